@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency from Debian 12 packages. Idempotent: packages already
+# present are skipped, so a warm machine pays only for a dpkg query.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config clang-format
+  # ns-3 3.37's CMake config refuses to load unless all of these are present.
+  libns3-dev ns3 libgsl-dev libxml2-dev libsqlite3-dev libpython3.11-dev
+  libibverbs-dev rdma-core ibverbs-providers
+  libcli11-dev libbenchmark-dev libgtest-dev nlohmann-json3-dev
+  gnuplot-nox
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+echo "install-deps: installing ${missing[*]}"
+"${sudo_cmd[@]}" apt-get update -q
+DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,41 @@
+// Figures an architect reads off a fabric before buying it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "fabtwin/topo/topology.hpp"
+
+namespace fabtwin::topo {
+
+struct TierOversubscription {
+  std::int32_t tier = 0;
+  double ratio = 1.0;  // bandwidth down / bandwidth up, summed over the tier's switches
+};
+
+struct Summary {
+  std::string name;
+  std::int32_t hosts = 0;
+  std::int32_t gpus = 0;
+  std::int32_t nics = 0;
+  std::int32_t switches = 0;                   // network switches (NVSwitches counted apart)
+  std::vector<std::int32_t> switches_per_tier;  // index 0 = tier 1 (leaf)
+  std::int32_t nvswitches = 0;
+  std::int32_t links = 0;
+  std::map<std::string, std::int32_t> links_per_layer;
+  std::vector<BitsPerSecond> link_speeds;  // distinct, ascending
+  BitsPerSecond bisection_bandwidth;        // per direction, network links only
+  std::vector<TierOversubscription> oversubscription;
+  std::int32_t diameter_hops = 0;  // NIC to NIC, network links
+  std::uint64_t farthest_pair_paths = 0;  // equal-cost shortest paths between a farthest NIC pair
+};
+
+Summary summarize(const Topology& t);
+nlohmann::json to_json(const Summary& s);
+std::string to_text(const Summary& s);
+
+}  // namespace fabtwin::topo
