@@ -23,7 +23,9 @@ struct CommonParams {
 };
 
 // Al-Fares k-ary fat-tree: k pods of k/2 edge and k/2 aggregation switches, (k/2)^2 cores, k^3/4 NICs.
-// `edge_oversub` / `agg_oversub` thin the uplinks of a tier (down:up port ratio); k/2 must divide by them.
+// `edge_oversub` / `agg_oversub` set a tier's down:up port ratio by buying fewer switches above it: a pod
+// gets k/2/edge_oversub aggregation switches (each linked to every edge of the pod) and each of those
+// reaches k/2/agg_oversub cores. k/2 must divide by both ratios.
 struct KaryFatTreeParams {
   std::int32_t k = 4;
   std::int32_t edge_oversub = 1;

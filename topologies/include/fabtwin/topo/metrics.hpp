@@ -32,6 +32,8 @@ struct Summary {
   std::vector<TierOversubscription> oversubscription;
   std::int32_t diameter_hops = 0;  // NIC to NIC, network links
   std::uint64_t farthest_pair_paths = 0;  // equal-cost shortest paths between a farthest NIC pair
+  // NIC pairs with no network path (separate planes, rail-only rails); left out of the diameter.
+  std::uint64_t unreachable_nic_pairs = 0;
 };
 
 Summary summarize(const Topology& t);

@@ -1,0 +1,22 @@
+// The `fabtwin` command line, as a library so tests can drive it without spawning processes.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace fabtwin::cli {
+
+// Exit codes: 0 success, 1 a check failed (wrong data, regression), 2 unusable input.
+int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// Each subcommand registers itself; `out` receives tables and summaries.
+void add_topo_command(CLI::App& app, std::ostream& out, int& exit_code);
+void add_plan_command(CLI::App& app, std::ostream& out, int& exit_code);
+void add_sim_command(CLI::App& app, std::ostream& out, int& exit_code);
+
+}  // namespace fabtwin::cli

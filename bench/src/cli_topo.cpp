@@ -1,0 +1,50 @@
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "cli.hpp"
+#include "fabtwin/topo/generators.hpp"
+#include "fabtwin/topo/io.hpp"
+#include "fabtwin/topo/metrics.hpp"
+#include "options.hpp"
+
+namespace fabtwin::cli {
+
+namespace {
+
+struct TopoArgs {
+  std::string spec = topo::kDefaultTopologySpec;
+  std::string json;
+  std::string export_file;
+  std::string dot;
+};
+
+}  // namespace
+
+void add_topo_command(CLI::App& app, std::ostream& out, int& exit_code) {
+  auto args = std::make_shared<TopoArgs>();
+  CLI::App* cmd = app.add_subcommand("topo", "Build a fabric and print its summary");
+  cmd->add_option("-t,--topology", args->spec,
+                  "preset with parameters (fat-tree:k=8, fat-tree:tiers=2,hosts=64,oversub=2, "
+                  "rail:hosts=64,gpus=8,hosts_per_leaf=32, rail-only:...) or a topology .json file")
+      ->capture_default_str();
+  cmd->add_option("--json", args->json, "write the summary as JSON to FILE (- for standard output)");
+  cmd->add_option("--export", args->export_file, "write the whole topology in fabtwin's file format");
+  cmd->add_option("--dot", args->dot, "write a Graphviz view");
+  cmd->callback([args, &out, &exit_code] {
+    const topo::Topology t = topo::topology_from_spec(args->spec);
+    const topo::Summary s = topo::summarize(t);
+    if (args->json != "-") out << topo::to_text(s);
+    if (!args->json.empty()) write_json_output(args->json, topo::to_json(s), out);
+    if (!args->export_file.empty()) topo::write_topology_file(t, args->export_file);
+    if (!args->dot.empty()) {
+      std::ofstream f(args->dot);
+      if (!f) throw std::runtime_error("cannot write " + args->dot + ": check that its folder exists");
+      topo::write_dot(t, f);
+    }
+    exit_code = 0;
+  });
+}
+
+}  // namespace fabtwin::cli

@@ -1,0 +1,134 @@
+#include "options.hpp"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "fabtwin/fabric/versions.hpp"
+#include "fabtwin/topo/io.hpp"
+#include "fabtwin/version.hpp"
+
+namespace fabtwin::cli {
+
+namespace {
+
+template <typename F>
+auto with_option_name(const std::string& option, F parse) {
+  try {
+    return parse();
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(option + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+Bytes parse_bytes_option(const std::string& option, const std::string& text) {
+  return with_option_name(option, [&] { return parse_bytes(text); });
+}
+
+BitsPerSecond parse_rate_option(const std::string& option, const std::string& text) {
+  return with_option_name(option, [&] { return parse_rate(text); });
+}
+
+Seconds parse_duration_option(const std::string& option, const std::string& text) {
+  return with_option_name(option, [&] { return parse_duration(text); });
+}
+
+std::vector<std::uint64_t> size_sweep(Bytes begin, Bytes end, std::uint64_t factor) {
+  if (end < begin) {
+    throw std::invalid_argument("-e/--maxbytes (" + format_bytes(end) + ") is smaller than -b/--minbytes (" +
+                                format_bytes(begin) + ")");
+  }
+  if (factor < 2) throw std::invalid_argument("-f/--stepfactor must be at least 2, got " + std::to_string(factor));
+  std::vector<std::uint64_t> sizes;
+  std::uint64_t s = begin.count();
+  while (true) {
+    sizes.push_back(s);
+    if (s == 0 || s > end.count() / factor) break;
+    s *= factor;
+  }
+  return sizes;
+}
+
+void add_collective_options(CLI::App& cmd, CollectiveOptions& o) {
+  cmd.add_option("--collective", o.collective,
+                 "all_reduce, reduce_scatter, all_gather, broadcast, reduce or all_to_all")
+      ->capture_default_str();
+  cmd.add_option("-d,--dtype", o.dtype, "float, double, half, bfloat16, int32, int64")->capture_default_str();
+  cmd.add_option("-o,--op", o.op, "sum, prod, min, max")->capture_default_str();
+  cmd.add_option("-r,--root", o.root, "root rank of broadcast and reduce")->capture_default_str();
+  cmd.add_option("--chunks", o.chunks, "pipelining depth per segment (0: from the size)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+}
+
+coll::Collective parse_collective(const std::string& text) {
+  const auto c = coll::collective_from_string(text);
+  if (!c) {
+    throw std::invalid_argument("--collective: unknown collective \"" + text +
+                                "\" (use all_reduce, reduce_scatter, all_gather, broadcast, reduce or all_to_all)");
+  }
+  return *c;
+}
+
+coll::AlgoOptions to_algo_options(const CollectiveOptions& o) {
+  coll::AlgoOptions a;
+  const auto dt = coll::data_type_from_string(o.dtype);
+  if (!dt) {
+    throw std::invalid_argument("--dtype: unknown type \"" + o.dtype +
+                                "\" (use float, double, half, bfloat16, int32 or int64)");
+  }
+  const auto op = coll::reduce_op_from_string(o.op);
+  if (!op) throw std::invalid_argument("--op: unknown operation \"" + o.op + "\" (use sum, prod, min or max)");
+  a.dtype = *dt;
+  a.op = *op;
+  a.root = o.root;
+  a.chunks = o.chunks;
+  return a;
+}
+
+void write_json_output(const std::string& path, const nlohmann::json& j, std::ostream& out) {
+  if (path == "-") {
+    out << j.dump(2) << "\n";
+    return;
+  }
+  std::ofstream f(path);
+  if (!f) throw std::runtime_error("cannot write " + path + ": check that its folder exists and is writable");
+  f << j.dump(2) << "\n";
+  if (!f) throw std::runtime_error("writing " + path + " failed (disk full?)");
+}
+
+nlohmann::json provenance(const topo::Topology* topology) {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char stamp[32] = {};
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  nlohmann::json p = {
+      {"fabtwin_version", kVersion}, {"git_revision", kGitRevision},
+      {"ns3_version", fabric::ns3_version()}, {"rdma_core_version", fabric::rdma_core_version()},
+      {"host", host}, {"time", stamp},
+  };
+  if (topology != nullptr) {
+    p["topology"] = topology->name;
+    // FNV-1a of the canonical JSON: stable across runs, machines and compilers.
+    std::uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : topo::to_json(*topology).dump()) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    p["topology_hash"] = hex;
+  }
+  return p;
+}
+
+}  // namespace fabtwin::cli

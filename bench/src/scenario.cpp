@@ -1,0 +1,28 @@
+#include "scenario.hpp"
+
+#include <stdexcept>
+#include <string>
+
+namespace fabtwin::cli {
+
+std::int32_t resolve_ranks(std::int32_t requested, const topo::Topology* topology, std::int32_t fallback) {
+  if (topology == nullptr) return requested > 0 ? requested : fallback;
+  if (requested > topology->rank_count()) {
+    throw std::invalid_argument("--ranks " + std::to_string(requested) + " is more than the " +
+                                std::to_string(topology->rank_count()) + " ranks topology " + topology->name +
+                                " places (use a larger topology or fewer ranks)");
+  }
+  return requested > 0 ? requested : topology->rank_count();
+}
+
+coll::Group make_group(std::int32_t ranks, const topo::Topology* topology, std::int32_t ranks_per_host) {
+  if (topology != nullptr) {
+    coll::Group g = coll::Group::from_topology(*topology);
+    g.ranks = ranks;
+    g.host_of_rank.resize(ranks);
+    return g;
+  }
+  return ranks_per_host > 0 ? coll::Group::uniform(ranks, ranks_per_host) : coll::Group::flat(ranks);
+}
+
+}  // namespace fabtwin::cli

@@ -1,0 +1,79 @@
+// A collective as data: per rank, a list of steps with dependencies. Nothing here knows which
+// backend runs it; the in-memory reference, the ns-3 fabric and RDMA verbs all execute this.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fabtwin/coll/datatype.hpp"
+
+namespace fabtwin::coll {
+
+enum class Collective { all_reduce, reduce_scatter, all_gather, broadcast, reduce, all_to_all };
+enum class StepKind { send, recv, reduce, copy };
+enum class BufferKind : std::uint8_t { input, output, scratch };
+
+const char* to_string(Collective c);
+const char* to_string(StepKind k);
+const char* to_string(BufferKind b);
+std::optional<Collective> collective_from_string(const std::string& s);
+
+struct Region {
+  BufferKind buffer = BufferKind::output;
+  std::uint64_t offset = 0;  // bytes
+  std::uint64_t bytes = 0;
+  std::uint64_t end() const { return offset + bytes; }
+};
+
+using StepIndex = std::uint32_t;
+
+// send:   `src` leaves for `peer`; complete once the local region may be reused.
+// recv:   data from `peer` lands in `dst`; complete once it is all there.
+// reduce: dst = dst op src, element-wise, on this rank.
+// copy:   dst = src on this rank.
+// A send and a recv pair up by (sender, receiver, tag); tags are unique per ordered rank pair.
+// Dependencies name earlier steps of the same rank; a step is posted once all have completed.
+struct Step {
+  StepKind kind = StepKind::copy;
+  std::int32_t peer = -1;
+  Region src;
+  Region dst;
+  std::uint32_t tag = 0;
+  std::vector<StepIndex> deps;
+
+  std::uint64_t bytes() const { return kind == StepKind::recv ? dst.bytes : src.bytes; }
+};
+
+struct RankPlan {
+  std::vector<Step> steps;
+  std::uint64_t input_bytes = 0;
+  std::uint64_t output_bytes = 0;
+  std::uint64_t scratch_bytes = 0;
+};
+
+struct Plan {
+  Collective collective = Collective::all_reduce;
+  std::string algorithm;
+  DataType dtype = DataType::float32;
+  ReduceOp op = ReduceOp::sum;
+  std::int32_t root = 0;
+  std::uint64_t count = 0;       // elements, as nccl-tests counts them for this collective
+  std::uint64_t size_bytes = 0;  // nccl-tests "size": count * element size
+  std::vector<RankPlan> ranks;
+
+  std::int32_t rank_count() const { return static_cast<std::int32_t>(ranks.size()); }
+  std::size_t step_count() const;
+};
+
+// Throws std::invalid_argument naming the rank and step at fault: dependencies that are not earlier
+// steps, regions outside their buffer or misaligned to the element size, a send or recv without its
+// partner or with a different size, cross-rank cycles (a plan that would deadlock), two steps that
+// may touch one region at once with at least one writing, or output bytes that no step writes.
+void validate(const Plan& plan);
+
+// Stable 64-bit digest of a plan's content, for result provenance.
+std::uint64_t plan_hash(const Plan& plan);
+
+}  // namespace fabtwin::coll

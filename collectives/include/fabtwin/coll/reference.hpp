@@ -1,0 +1,52 @@
+// The in-memory reference executor: runs a plan on real buffers with real reductions. It is the
+// oracle every algorithm is proven against before any fabric runs it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "fabtwin/coll/runner.hpp"
+
+namespace fabtwin::coll {
+
+struct RankBuffers {
+  std::vector<std::byte> input;
+  std::vector<std::byte> output;
+  std::vector<std::byte> scratch;
+};
+
+// Executes data movement at post time; has no notion of time (every timestamp is zero).
+class ReferenceBackend final : public Backend {
+ public:
+  // `in_place` makes each rank's output the same memory as its input, as NCCL's in-place mode does.
+  ReferenceBackend(const Plan& plan, std::vector<RankBuffers>& buffers, bool in_place = false);
+  void post(StepRef ref, Seconds ready) override;
+  std::vector<Completion> progress() override;
+
+ private:
+  std::byte* address(std::int32_t rank, const Region& r);
+  const Plan& plan_;
+  std::vector<RankBuffers>& buffers_;
+  bool in_place_;
+  std::vector<Completion> done_;
+  // Posted transfer halves waiting for their partner, keyed by (sender, receiver, tag).
+  std::unordered_map<std::uint64_t, StepRef> waiting_sends_;
+  std::unordered_map<std::uint64_t, StepRef> waiting_recvs_;
+};
+
+struct VerifyResult {
+  bool ok = true;
+  std::string message;  // the first wrong element: rank, index, expected, got
+  std::size_t checked_elements = 0;
+};
+
+// Fills inputs with seeded random data, runs the plan on the reference executor and compares every
+// rank's output with a naive reduction: exact for integers, within the accumulated rounding bound
+// for floating point.
+VerifyResult verify_plan(const Plan& plan, std::uint64_t seed, bool in_place = false);
+
+}  // namespace fabtwin::coll

@@ -1,0 +1,162 @@
+#include "builder.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace fabtwin::coll::detail {
+
+std::vector<Span> split_elements(std::uint64_t first_byte, std::uint64_t count, std::uint64_t parts,
+                                 std::uint64_t elem) {
+  std::vector<Span> out;
+  out.reserve(parts);
+  const std::uint64_t base = count / parts;
+  const std::uint64_t extra = count % parts;
+  std::uint64_t offset = first_byte;
+  for (std::uint64_t p = 0; p < parts; ++p) {
+    const std::uint64_t n = base + (p < extra ? 1 : 0);
+    out.push_back({offset, n * elem});
+    offset += n * elem;
+  }
+  return out;
+}
+
+PlanBuilder::PlanBuilder(Plan& plan)
+    : plan_(plan), elem_(element_size(plan.dtype)), has_dependent_(plan.ranks.size()) {}
+
+StepIndex PlanBuilder::add(std::int32_t rank, Step s) {
+  auto& steps = plan_.ranks.at(rank).steps;
+  auto& flags = has_dependent_.at(rank);
+  std::sort(s.deps.begin(), s.deps.end());
+  s.deps.erase(std::unique(s.deps.begin(), s.deps.end()), s.deps.end());
+  for (StepIndex d : s.deps) flags.at(d) = true;
+  steps.push_back(std::move(s));
+  flags.push_back(false);
+  return static_cast<StepIndex>(steps.size() - 1);
+}
+
+StepIndex PlanBuilder::copy(std::int32_t rank, Region from, Region to, Deps deps) {
+  return add(rank, Step{StepKind::copy, -1, from, to, 0, std::move(deps)});
+}
+
+StepIndex PlanBuilder::reduce(std::int32_t rank, Region acc, Region operand, Deps deps) {
+  return add(rank, Step{StepKind::reduce, -1, operand, acc, 0, std::move(deps)});
+}
+
+PlanBuilder::Transfer PlanBuilder::transfer(std::int32_t src, Region from, Deps send_deps, std::int32_t dst,
+                                            Region to, Deps recv_deps) {
+  if (from.bytes != to.bytes) throw std::logic_error("PlanBuilder::transfer: size mismatch");
+  const std::uint64_t key = static_cast<std::uint64_t>(src) << 32 | static_cast<std::uint32_t>(dst);
+  const std::uint32_t tag = next_tag_[key]++;
+  Transfer t;
+  t.send = add(src, Step{StepKind::send, dst, from, Region{}, tag, std::move(send_deps)});
+  t.recv = add(dst, Step{StepKind::recv, src, Region{}, to, tag, std::move(recv_deps)});
+  return t;
+}
+
+Region PlanBuilder::scratch(std::int32_t rank, std::uint64_t bytes) {
+  auto& rp = plan_.ranks.at(rank);
+  Region r{BufferKind::scratch, rp.scratch_bytes, bytes};
+  rp.scratch_bytes += bytes;
+  return r;
+}
+
+Deps PlanBuilder::sinks_since(std::int32_t rank, std::size_t mark) const {
+  Deps out;
+  const auto& flags = has_dependent_.at(rank);
+  for (std::size_t i = mark; i < flags.size(); ++i) {
+    if (!flags[i]) out.push_back(static_cast<StepIndex>(i));
+  }
+  return out;
+}
+
+Deps join(Deps a, const Deps& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+namespace {
+
+std::vector<std::vector<Span>> chunk_segments(const std::vector<Span>& segs, std::int32_t chunks,
+                                              std::uint64_t elem) {
+  std::vector<std::vector<Span>> out;
+  out.reserve(segs.size());
+  for (const Span& s : segs) out.push_back(split_elements(s.offset, s.bytes / elem, chunks, elem));
+  return out;
+}
+
+std::size_t mod(std::int64_t a, std::size_t m) {
+  const auto sm = static_cast<std::int64_t>(m);
+  return static_cast<std::size_t>(((a % sm) + sm) % sm);
+}
+
+// Per member: the steps a ring phase added, or the entry gate when it added none (one member).
+std::vector<Deps> phase_exit(PlanBuilder& b, const std::vector<std::int32_t>& group,
+                             const std::vector<std::size_t>& marks, const std::vector<Deps>& entry) {
+  std::vector<Deps> exit(group.size());
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    exit[i] = b.sinks_since(group[i], marks[i]);
+    if (b.mark(group[i]) == marks[i]) exit[i] = entry[i];
+  }
+  return exit;
+}
+
+std::vector<std::size_t> marks_of(const PlanBuilder& b, const std::vector<std::int32_t>& group) {
+  std::vector<std::size_t> marks;
+  for (std::int32_t r : group) marks.push_back(b.mark(r));
+  return marks;
+}
+
+}  // namespace
+
+std::vector<Deps> ring_reduce_scatter(PlanBuilder& b, const std::vector<std::int32_t>& group, BufferKind buf,
+                                      const std::vector<Span>& segs, std::int32_t chunks,
+                                      const std::vector<Deps>& entry) {
+  const std::size_t m = group.size();
+  const auto marks = marks_of(b, group);
+  const auto pieces = chunk_segments(segs, chunks, b.elem());
+  // reduced[i][c]: the reduce that last finished chunk c of the segment member i forwards next.
+  std::vector<std::vector<StepIndex>> reduced(m, std::vector<StepIndex>(chunks));
+  for (std::size_t k = 0; k + 1 < m; ++k) {
+    std::vector<std::vector<StepIndex>> next(m, std::vector<StepIndex>(chunks));
+    for (std::size_t i = 0; i < m; ++i) {
+      const std::size_t to = (i + 1) % m;
+      const std::size_t seg = mod(static_cast<std::int64_t>(i) - static_cast<std::int64_t>(k) - 1, m);
+      for (std::int32_t c = 0; c < chunks; ++c) {
+        const Span& piece = pieces[seg][c];
+        const Region src{buf, piece.offset, piece.bytes};
+        const Region landing = b.scratch(group[to], piece.bytes);
+        Deps send_deps = k == 0 ? entry[i] : Deps{reduced[i][c]};
+        const auto t = b.transfer(group[i], src, std::move(send_deps), group[to], landing, entry[to]);
+        next[to][c] = b.reduce(group[to], src, landing, join({t.recv}, entry[to]));
+      }
+    }
+    reduced = std::move(next);
+  }
+  return phase_exit(b, group, marks, entry);
+}
+
+std::vector<Deps> ring_all_gather(PlanBuilder& b, const std::vector<std::int32_t>& group, BufferKind buf,
+                                  const std::vector<Span>& segs, std::int32_t chunks,
+                                  const std::vector<Deps>& entry) {
+  const std::size_t m = group.size();
+  const auto marks = marks_of(b, group);
+  const auto pieces = chunk_segments(segs, chunks, b.elem());
+  std::vector<std::vector<StepIndex>> received(m, std::vector<StepIndex>(chunks));
+  for (std::size_t k = 0; k + 1 < m; ++k) {
+    std::vector<std::vector<StepIndex>> next(m, std::vector<StepIndex>(chunks));
+    for (std::size_t i = 0; i < m; ++i) {
+      const std::size_t to = (i + 1) % m;
+      const std::size_t seg = mod(static_cast<std::int64_t>(i) - static_cast<std::int64_t>(k), m);
+      for (std::int32_t c = 0; c < chunks; ++c) {
+        const Span& piece = pieces[seg][c];
+        const Region region{buf, piece.offset, piece.bytes};
+        Deps send_deps = k == 0 ? entry[i] : Deps{received[i][c]};
+        next[to][c] = b.transfer(group[i], region, std::move(send_deps), group[to], region, entry[to]).recv;
+      }
+    }
+    received = std::move(next);
+  }
+  return phase_exit(b, group, marks, entry);
+}
+
+}  // namespace fabtwin::coll::detail

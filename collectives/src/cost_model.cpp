@@ -1,0 +1,172 @@
+#include "fabtwin/coll/cost_model.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <stdexcept>
+#include <unordered_map>
+
+namespace fabtwin::coll {
+
+namespace {
+
+std::uint64_t pair_key(std::int32_t from, std::int32_t to) {
+  return static_cast<std::uint64_t>(static_cast<std::uint32_t>(from)) << 32 | static_cast<std::uint32_t>(to);
+}
+
+bool later(const auto& a, const auto& b) {
+  if (a.end != b.end) return a.end > b.end;
+  if (a.ref.rank != b.ref.rank) return a.ref.rank > b.ref.rank;
+  return a.ref.step > b.ref.step;
+}
+
+}  // namespace
+
+AnalyticBackend::AnalyticBackend(const Plan& plan, const topo::Router& router, const CostParams& params)
+    : plan_(plan), router_(router), params_(params) {
+  const std::int32_t n = plan.rank_count();
+  const auto& topology = router.topology();
+  if (n > topology.rank_count()) {
+    throw std::invalid_argument("the plan has " + std::to_string(n) + " ranks but topology " + topology.name +
+                                " places only " + std::to_string(topology.rank_count()) +
+                                " (pick a larger topology or fewer ranks)");
+  }
+
+  // Pair every send with its receive.
+  transfer_of_.resize(n);
+  std::unordered_map<std::uint64_t, std::uint32_t> open;
+  for (std::int32_t r = 0; r < n; ++r) {
+    const auto& steps = plan.ranks[r].steps;
+    transfer_of_[r].assign(steps.size(), UINT32_MAX);
+    for (StepIndex i = 0; i < steps.size(); ++i) {
+      const Step& s = steps[i];
+      if (s.kind != StepKind::send) continue;
+      transfer_of_[r][i] = static_cast<std::uint32_t>(transfers_.size());
+      open.emplace(pair_key(r, s.peer) ^ (static_cast<std::uint64_t>(s.tag) * 0x9e3779b97f4a7c15ull),
+                   static_cast<std::uint32_t>(transfers_.size()));
+      transfers_.push_back({{r, i}, {-1, 0}, Seconds(0)});
+    }
+  }
+  for (std::int32_t r = 0; r < n; ++r) {
+    const auto& steps = plan.ranks[r].steps;
+    for (StepIndex i = 0; i < steps.size(); ++i) {
+      const Step& s = steps[i];
+      if (s.kind != StepKind::recv) continue;
+      auto it = open.find(pair_key(s.peer, r) ^ (static_cast<std::uint64_t>(s.tag) * 0x9e3779b97f4a7c15ull));
+      if (it == open.end()) {
+        throw std::invalid_argument("rank " + std::to_string(r) + " step " + std::to_string(i) +
+                                    ": recv without a matching send (validate the plan first)");
+      }
+      transfers_[it->second].recv = {r, i};
+      transfer_of_[r][i] = it->second;
+      open.erase(it);
+    }
+  }
+
+  // Route every rank pair once: per-flow ECMP keeps a queue pair on one path.
+  const auto& links = topology.links;
+  loads_.resize(links.size() * 2);
+  lane_free_.assign(links.size() * 2, Seconds(0));
+  lane_busy_until_.resize(links.size() * 2);
+  for (std::size_t l = 0; l < links.size(); ++l) {
+    loads_[2 * l] = {static_cast<topo::LinkId>(l), true, 0, 0, 0};
+    loads_[2 * l + 1] = {static_cast<topo::LinkId>(l), false, 0, 0, 0};
+  }
+  path_of_.resize(transfers_.size());
+  for (std::size_t t = 0; t < transfers_.size(); ++t) {
+    const StepRef s = transfers_[t].send;
+    const std::int32_t dst = plan.ranks[s.rank].steps[s.step].peer;
+    const std::uint64_t key = pair_key(s.rank, dst);
+    auto it = paths_.find(key);
+    if (it == paths_.end()) it = paths_.emplace(key, router.rank_path(s.rank, dst, key, params_.ecmp_seed)).first;
+    path_of_[t] = &it->second;
+    Seconds latency = params_.per_message;
+    double bottleneck = params_.copy_rate.count();
+    for (const auto& hop : it->second) {
+      latency += links[hop.link].latency;
+      bottleneck = std::min(bottleneck, links[hop.link].bandwidth.count());
+    }
+    transfers_[t].latency = latency;
+    transfers_[t].bottleneck_bps = bottleneck;
+  }
+}
+
+void AnalyticBackend::push(Event e) {
+  heap_.push_back(e);
+  std::push_heap(heap_.begin(), heap_.end(), [](const Event& a, const Event& b) { return later(a, b); });
+}
+
+void AnalyticBackend::post(StepRef ref, Seconds ready) {
+  const Step& s = plan_.ranks[ref.rank].steps[ref.step];
+  switch (s.kind) {
+    case StepKind::reduce:
+      push({ready + transfer_time(Bytes(s.src.bytes), params_.reduce_rate), ready, ref});
+      return;
+    case StepKind::copy:
+      push({ready + transfer_time(Bytes(s.src.bytes), params_.copy_rate), ready, ref});
+      return;
+    case StepKind::send:
+    case StepKind::recv:
+      break;
+  }
+  TransferInfo& t = transfers_[transfer_of_[ref.rank][ref.step]];
+  (s.kind == StepKind::send ? t.send_ready : t.recv_ready) = ready;
+  if (t.send_ready.count() < 0 || t.recv_ready.count() < 0) return;
+  const std::uint32_t index = transfer_of_[ref.rank][ref.step];
+  const topo::Path& path = *path_of_[index];
+  const auto& links = router_.topology().links;
+  const Step& send = plan_.ranks[t.send.rank].steps[t.send.step];
+  const double bits = static_cast<double>(send.src.bytes) * 8.0;
+  auto lane = [](const topo::Hop& h) { return 2u * h.link + (h.forward ? 0u : 1u); };
+  const Seconds ready_at = std::max(t.send_ready, t.recv_ready);
+  Seconds start = ready_at;
+  for (const auto& hop : path) start = std::max(start, lane_free_[lane(hop)]);
+  for (const auto& hop : path) {
+    const std::uint32_t l = lane(hop);
+    lane_free_[l] = start + Seconds(bits / links[hop.link].bandwidth.count());
+    LinkLoad& load = loads_[l];
+    load.bytes += send.src.bytes;
+    ++load.transfers;
+    // Queue depth as the transfer was admitted: reservations on this lane not yet finished.
+    auto& busy = lane_busy_until_[l];
+    std::erase_if(busy, [&](Seconds end) { return end <= ready_at; });
+    busy.push_back(lane_free_[l]);
+    load.max_queued = std::max<std::uint32_t>(load.max_queued, static_cast<std::uint32_t>(busy.size()));
+  }
+  const Seconds end = start + t.latency + Seconds(bits / t.bottleneck_bps);
+  push({end, start, t.send});
+  push({end, start, t.recv});
+}
+
+std::vector<Completion> AnalyticBackend::progress() {
+  std::vector<Completion> out;
+  auto cmp = [](const Event& a, const Event& b) { return later(a, b); };
+  while (!heap_.empty()) {
+    const Event e = heap_.front();
+    if (!out.empty() && e.end > out.front().end) break;
+    std::pop_heap(heap_.begin(), heap_.end(), cmp);
+    heap_.pop_back();
+    out.push_back({e.ref, e.start, e.end});
+  }
+  return out;
+}
+
+std::vector<LinkLoad> AnalyticBackend::link_loads() const {
+  std::vector<LinkLoad> v;
+  for (const auto& l : loads_) {
+    if (l.bytes > 0) v.push_back(l);
+  }
+  std::stable_sort(v.begin(), v.end(), [](const LinkLoad& a, const LinkLoad& b) { return a.bytes > b.bytes; });
+  return v;
+}
+
+Prediction predict(const Plan& plan, const topo::Router& router, const CostParams& params) {
+  AnalyticBackend backend(plan, router, params);
+  Prediction p;
+  p.run = run_plan(plan, backend);
+  p.time = p.run.makespan;
+  p.busiest = backend.link_loads();
+  if (p.busiest.size() > 10) p.busiest.resize(10);
+  return p;
+}
+
+}  // namespace fabtwin::coll

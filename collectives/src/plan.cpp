@@ -1,0 +1,117 @@
+#include "fabtwin/coll/plan.hpp"
+
+#include <cstring>
+
+namespace fabtwin::coll {
+
+const char* to_string(Collective c) {
+  switch (c) {
+    case Collective::all_reduce:
+      return "all_reduce";
+    case Collective::reduce_scatter:
+      return "reduce_scatter";
+    case Collective::all_gather:
+      return "all_gather";
+    case Collective::broadcast:
+      return "broadcast";
+    case Collective::reduce:
+      return "reduce";
+    case Collective::all_to_all:
+      return "all_to_all";
+  }
+  return "?";
+}
+
+std::optional<Collective> collective_from_string(const std::string& s) {
+  for (auto c : {Collective::all_reduce, Collective::reduce_scatter, Collective::all_gather, Collective::broadcast,
+                 Collective::reduce, Collective::all_to_all}) {
+    std::string name = to_string(c);
+    std::string dashed = name;
+    for (char& ch : dashed) ch = ch == '_' ? '-' : ch;
+    std::string squashed;
+    for (char ch : name) {
+      if (ch != '_') squashed += ch;
+    }
+    if (s == name || s == dashed || s == squashed) return c;
+  }
+  if (s == "alltoall") return Collective::all_to_all;
+  return std::nullopt;
+}
+
+const char* to_string(StepKind k) {
+  switch (k) {
+    case StepKind::send:
+      return "send";
+    case StepKind::recv:
+      return "recv";
+    case StepKind::reduce:
+      return "reduce";
+    case StepKind::copy:
+      return "copy";
+  }
+  return "?";
+}
+
+const char* to_string(BufferKind b) {
+  switch (b) {
+    case BufferKind::input:
+      return "input";
+    case BufferKind::output:
+      return "output";
+    case BufferKind::scratch:
+      return "scratch";
+  }
+  return "?";
+}
+
+std::size_t Plan::step_count() const {
+  std::size_t n = 0;
+  for (const auto& r : ranks) n += r.steps.size();
+  return n;
+}
+
+namespace {
+
+struct Fnv {
+  std::uint64_t h = 1469598103934665603ull;
+  void add(std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) {
+      h ^= (v >> (8 * i)) & 0xffu;
+      h *= 1099511628211ull;
+    }
+  }
+  void add(const Region& r) {
+    add(static_cast<std::uint64_t>(r.buffer));
+    add(r.offset);
+    add(r.bytes);
+  }
+};
+
+}  // namespace
+
+std::uint64_t plan_hash(const Plan& plan) {
+  Fnv f;
+  f.add(static_cast<std::uint64_t>(plan.collective));
+  for (char c : plan.algorithm) f.add(static_cast<std::uint64_t>(c));
+  f.add(static_cast<std::uint64_t>(plan.dtype));
+  f.add(static_cast<std::uint64_t>(plan.op));
+  f.add(static_cast<std::uint64_t>(plan.root));
+  f.add(plan.count);
+  for (const auto& rp : plan.ranks) {
+    f.add(rp.input_bytes);
+    f.add(rp.output_bytes);
+    f.add(rp.scratch_bytes);
+    f.add(rp.steps.size());
+    for (const auto& s : rp.steps) {
+      f.add(static_cast<std::uint64_t>(s.kind));
+      f.add(static_cast<std::uint64_t>(s.peer));
+      f.add(s.src);
+      f.add(s.dst);
+      f.add(s.tag);
+      for (auto d : s.deps) f.add(d);
+    }
+  }
+  return f.h;
+}
+
+}  // namespace fabtwin::coll
