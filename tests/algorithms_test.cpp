@@ -27,6 +27,10 @@ struct Case {
   std::int32_t ranks;
 };
 
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << to_string(c.collective) << "/" << c.algorithm << " on " << c.ranks << " ranks";
+}
+
 std::string case_name(const testing::TestParamInfo<Case>& info) {
   std::string algo = info.param.algorithm;
   for (char& c : algo) c = c == '-' ? '_' : c;
