@@ -1,12 +1,13 @@
 // Property tests: every algorithm, for every rank count a user might pick and sizes chosen to break
 // even splitting, produces a valid plan whose reference execution matches a naive reduction.
+#include "fabtwin/coll/algorithms.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <map>
 #include <set>
 
-#include "fabtwin/coll/algorithms.hpp"
 #include "fabtwin/coll/reference.hpp"
 
 namespace fabtwin::coll {
@@ -89,9 +90,10 @@ TEST_P(EveryTypeAndOp, AllReduceIsExactForIntegersAndWithinRoundingForFloats) {
 
 INSTANTIATE_TEST_SUITE_P(
     Types, EveryTypeAndOp,
-    testing::Combine(testing::Values("ring", "tree", "halving-doubling", "recursive-doubling", "hierarchical", "direct"),
-                     testing::Values(DataType::float32, DataType::float64, DataType::float16, DataType::bfloat16,
-                                     DataType::int32, DataType::int64),
+    testing::Combine(testing::Values("ring", "tree", "halving-doubling", "recursive-doubling", "hierarchical",
+                                     "direct"),
+                     testing::Values(DataType::float32, DataType::float64, DataType::float16,
+                                     DataType::bfloat16, DataType::int32, DataType::int64),
                      testing::Values(ReduceOp::sum, ReduceOp::prod, ReduceOp::min, ReduceOp::max)),
     [](const auto& info) {
       std::string algo = std::get<0>(info.param);
@@ -182,7 +184,8 @@ TEST(Shape, HierarchicalRejectsUnevenHosts) {
     make_plan(Collective::all_reduce, "hierarchical", g, 1024, {});
     FAIL() << "expected an error";
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("same number of ranks on every host"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("same number of ranks on every host"), std::string::npos)
+        << e.what();
   }
 }
 

@@ -1,10 +1,10 @@
 // The command line as a user drives it: output they read, JSON they parse, exit codes CI checks.
+#include "cli.hpp"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 #include <sstream>
-
-#include "cli.hpp"
 
 namespace fabtwin::cli {
 namespace {
@@ -51,20 +51,23 @@ TEST(Cli, BadTopologySpecIsAnErrorNamingTheKey) {
 TEST(Cli, PlanVerifyPasses) {
   const auto r = fabtwin({"plan", "--algo", "ring", "--ranks", "16", "--size", "1MiB", "--verify"});
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.out.find("plan      all_reduce/ring, 16 ranks, 1MiB float sum (262144 elements)"), std::string::npos)
+  EXPECT_NE(r.out.find("plan      all_reduce/ring, 16 ranks, 1MiB float sum (262144 elements)"),
+            std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("verify    PASS: 4194304 elements checked"), std::string::npos) << r.out;
 }
 
 TEST(Cli, PlanOnATopologyNamesTheBusiestLink) {
-  const auto r = fabtwin({"plan", "--algo", "ring", "--size", "64MiB", "--topology", "fat-tree:k=4,oversub=2"});
+  const auto r =
+      fabtwin({"plan", "--algo", "ring", "--size", "64MiB", "--topology", "fat-tree:k=4,oversub=2"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("busiest   "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("predicted "), std::string::npos) << r.out;
 }
 
 TEST(Cli, SimPrintsOneRowPerSizeAndJsonWithTheSameRows) {
-  const auto r = fabtwin({"sim", "--topology", "fat-tree:k=4", "-b", "8", "-e", "1MiB", "-f", "4", "--json", "-"});
+  const auto r =
+      fabtwin({"sim", "--topology", "fat-tree:k=4", "-b", "8", "-e", "1MiB", "-f", "4", "--json", "-"});
   ASSERT_EQ(r.code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j.at("rows").size(), 9u);  // 8, 32, ..., 524288 (x4 each)
@@ -79,8 +82,8 @@ TEST(Cli, SimPrintsOneRowPerSizeAndJsonWithTheSameRows) {
 }
 
 TEST(Cli, SimAutoSaysWhichAlgorithmWonEachSize) {
-  const auto r = fabtwin({"sim", "--topology", "rail:hosts=4,gpus=8,hosts_per_leaf=4", "--algo", "auto", "-b", "1KiB",
-                          "-e", "256MiB", "-f", "256", "--json", "-"});
+  const auto r = fabtwin({"sim", "--topology", "rail:hosts=4,gpus=8,hosts_per_leaf=4", "--algo", "auto", "-b",
+                          "1KiB", "-e", "256MiB", "-f", "256", "--json", "-"});
   ASSERT_EQ(r.code, 0) << r.err;
   const auto rows = nlohmann::json::parse(r.out).at("rows");
   ASSERT_EQ(rows.size(), 3u);

@@ -1,11 +1,12 @@
 // The analytic model against numbers worked out by hand.
+#include "fabtwin/coll/cost_model.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <numeric>
 
 #include "fabtwin/coll/algorithms.hpp"
-#include "fabtwin/coll/cost_model.hpp"
 #include "fabtwin/coll/metrics.hpp"
 #include "fabtwin/topo/generators.hpp"
 
@@ -36,7 +37,8 @@ TEST(Metrics, BusBandwidthFollowsNcclTests) {
 
 TEST(CostModel, OneTransferCostsAlphaPlusBytesOverTheBottleneck) {
   // Two single-GPU hosts on one leaf: GPU -pcie- NIC -400G- leaf -400G- NIC -pcie- GPU.
-  const auto t = topo::topology_from_spec("fat-tree:tiers=2,hosts=2,hosts_per_leaf=2,speed=400Gbps,latency=1us");
+  const auto t =
+      topo::topology_from_spec("fat-tree:tiers=2,hosts=2,hosts_per_leaf=2,speed=400Gbps,latency=1us");
   CostParams params;
   params.per_message = Seconds(2e-6);
   params.copy_rate = BitsPerSecond(1e18);  // make the root's local copy free

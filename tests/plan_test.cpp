@@ -1,9 +1,10 @@
 // The validator and the runner: a bad plan is named precisely, a stalled backend never hangs.
+#include "fabtwin/coll/plan.hpp"
+
 #include <gtest/gtest.h>
 
 #include <set>
 
-#include "fabtwin/coll/plan.hpp"
 #include "fabtwin/coll/reference.hpp"
 #include "fabtwin/coll/runner.hpp"
 
@@ -24,7 +25,8 @@ Plan swap_plan() {
     rp.output_bytes = 32;
     const std::uint64_t mine = static_cast<std::uint64_t>(r) * 16;
     const std::uint64_t theirs = 16 - mine;
-    rp.steps.push_back({StepKind::copy, -1, {BufferKind::input, 0, 16}, {BufferKind::output, mine, 16}, 0, {}});
+    rp.steps.push_back(
+        {StepKind::copy, -1, {BufferKind::input, 0, 16}, {BufferKind::output, mine, 16}, 0, {}});
     rp.steps.push_back({StepKind::send, 1 - r, {BufferKind::input, 0, 16}, {}, 0, {}});
     rp.steps.push_back({StepKind::recv, 1 - r, {}, {BufferKind::output, theirs, 16}, 0, {}});
   }
@@ -77,7 +79,9 @@ TEST(Validate, RejectsDependenciesOnLaterSteps) {
   Plan p = swap_plan();
   p.ranks[0].steps[0].deps = {2};
   const std::string e = validation_error(p);
-  EXPECT_NE(e.find("rank 0 step 0 (copy): depends on step 2, which is not an earlier step"), std::string::npos) << e;
+  EXPECT_NE(e.find("rank 0 step 0 (copy): depends on step 2, which is not an earlier step"),
+            std::string::npos)
+      << e;
 }
 
 TEST(Validate, FindsTwoUnorderedWritesToOneRegion) {

@@ -26,13 +26,15 @@ TEST(Half, RoundsToNearestEvenAndSaturatesToInfinity) {
   EXPECT_EQ(half_to_float(float_to_half(1.0f + 3 * std::ldexp(1.0f, -11))), 1.0f + std::ldexp(1.0f, -9));
   EXPECT_EQ(half_to_float(float_to_half(65504.0f)), 65504.0f);
   EXPECT_TRUE(std::isinf(half_to_float(float_to_half(65520.0f))));
-  EXPECT_EQ(half_to_float(float_to_half(std::ldexp(1.0f, -24))), std::ldexp(1.0f, -24));  // smallest subnormal
+  EXPECT_EQ(half_to_float(float_to_half(std::ldexp(1.0f, -24))),
+            std::ldexp(1.0f, -24));  // smallest subnormal
   EXPECT_TRUE(std::isnan(half_to_float(float_to_half(std::numeric_limits<float>::quiet_NaN()))));
 }
 
 TEST(BFloat16, KeepsTheFloatExponentAndRoundsTheMantissa) {
   EXPECT_EQ(bfloat16_to_float(float_to_bfloat16(1.0f + std::ldexp(1.0f, -8))), 1.0f);  // tie to even
-  EXPECT_EQ(bfloat16_to_float(float_to_bfloat16(1.0f + 3 * std::ldexp(1.0f, -8))), 1.0f + std::ldexp(1.0f, -6));
+  EXPECT_EQ(bfloat16_to_float(float_to_bfloat16(1.0f + 3 * std::ldexp(1.0f, -8))),
+            1.0f + std::ldexp(1.0f, -6));
   for (std::uint32_t b = 0; b < 0x10000; ++b) {
     const auto bits = static_cast<std::uint16_t>(b);
     if ((bits & 0x7f80) == 0x7f80) continue;
@@ -58,8 +60,8 @@ TEST(Reduce, IntegersWrapLikeAGpuInsteadOfOverflowingIntoUndefinedBehaviour) {
 }
 
 TEST(Reduce, EveryOpOnEveryType) {
-  for (DataType t : {DataType::float32, DataType::float64, DataType::float16, DataType::bfloat16, DataType::int32,
-                     DataType::int64}) {
+  for (DataType t : {DataType::float32, DataType::float64, DataType::float16, DataType::bfloat16,
+                     DataType::int32, DataType::int64}) {
     const std::size_t es = element_size(t);
     std::vector<std::byte> a(2 * es), b(2 * es);
     store_from_double(t, a.data(), 0, 3);
@@ -69,7 +71,8 @@ TEST(Reduce, EveryOpOnEveryType) {
     const struct {
       ReduceOp op;
       double first, second;
-    } expect[] = {{ReduceOp::sum, 8, 2}, {ReduceOp::prod, 15, -8}, {ReduceOp::min, 3, -2}, {ReduceOp::max, 5, 4}};
+    } expect[] = {
+        {ReduceOp::sum, 8, 2}, {ReduceOp::prod, 15, -8}, {ReduceOp::min, 3, -2}, {ReduceOp::max, 5, 4}};
     for (const auto& e : expect) {
       auto acc = a;
       reduce_into(t, e.op, acc.data(), b.data(), 2);

@@ -48,10 +48,12 @@ void print_shape(std::ostream& out, const coll::Plan& plan) {
   char line[256];
   std::snprintf(line, sizeof line, "plan      %s/%s, %d ranks, %s %s %s (%llu elements), hash %016llx\n",
                 coll::to_string(plan.collective), plan.algorithm.c_str(), n,
-                format_bytes(Bytes(plan.size_bytes)).c_str(), coll::to_string(plan.dtype), coll::to_string(plan.op),
-                static_cast<unsigned long long>(plan.count), static_cast<unsigned long long>(coll::plan_hash(plan)));
+                format_bytes(Bytes(plan.size_bytes)).c_str(), coll::to_string(plan.dtype),
+                coll::to_string(plan.op), static_cast<unsigned long long>(plan.count),
+                static_cast<unsigned long long>(coll::plan_hash(plan)));
   out << line;
-  std::snprintf(line, sizeof line, "steps     %zu (send %llu, recv %llu, reduce %llu, copy %llu), at most %llu on one rank\n",
+  std::snprintf(line, sizeof line,
+                "steps     %zu (send %llu, recv %llu, reduce %llu, copy %llu), at most %llu on one rank\n",
                 plan.step_count(), static_cast<unsigned long long>(by_kind[0]),
                 static_cast<unsigned long long>(by_kind[1]), static_cast<unsigned long long>(by_kind[2]),
                 static_cast<unsigned long long>(by_kind[3]), static_cast<unsigned long long>(max_steps));
@@ -75,7 +77,8 @@ void print_shape(std::ostream& out, const coll::Plan& plan) {
 
 void add_plan_command(CLI::App& app, std::ostream& out, int& exit_code) {
   auto args = std::make_shared<PlanArgs>();
-  CLI::App* cmd = app.add_subcommand("plan", "Build a collective's plan, show its shape, and optionally verify it");
+  CLI::App* cmd =
+      app.add_subcommand("plan", "Build a collective's plan, show its shape, and optionally verify it");
   cmd->add_option("-a,--algo", args->algo, "algorithm (see 'fabtwin sim --list')")->capture_default_str();
   cmd->add_option("-n,--ranks", args->ranks, "ranks (default: every rank of --topology, else 8)")
       ->check(CLI::PositiveNumber);
@@ -94,9 +97,9 @@ void add_plan_command(CLI::App& app, std::ostream& out, int& exit_code) {
     if (!args->topology.empty()) topology = topo::topology_from_spec(args->topology);
     const std::int32_t ranks = resolve_ranks(args->ranks, topology ? &*topology : nullptr, 8);
     coll::Group group = make_group(ranks, topology ? &*topology : nullptr, args->ranks_per_host);
-    const coll::Plan plan = coll::make_plan(parse_collective(args->coll.collective), args->algo, group,
-                                            parse_bytes_option("--size", args->size).count(),
-                                            to_algo_options(args->coll));
+    const coll::Plan plan =
+        coll::make_plan(parse_collective(args->coll.collective), args->algo, group,
+                        parse_bytes_option("--size", args->size).count(), to_algo_options(args->coll));
     coll::validate(plan);
     print_shape(out, plan);
     if (topology) {
@@ -120,7 +123,8 @@ void add_plan_command(CLI::App& app, std::ostream& out, int& exit_code) {
     exit_code = 0;
     if (args->verify) {
       const auto v = coll::verify_plan(plan, args->seed, args->in_place);
-      out << "verify    " << (v.ok ? "" : "FAIL: ") << v.message << (args->in_place ? " (in place)" : "") << "\n";
+      out << "verify    " << (v.ok ? "" : "FAIL: ") << v.message << (args->in_place ? " (in place)" : "")
+          << "\n";
       if (!v.ok) exit_code = 1;
     }
   });

@@ -41,7 +41,8 @@ struct Evaluated {
 };
 
 Evaluated evaluate(coll::Collective c, const std::string& algo, const coll::Group& group, std::uint64_t size,
-                   const coll::AlgoOptions& options, const topo::Router& router, const coll::CostParams& params) {
+                   const coll::AlgoOptions& options, const topo::Router& router,
+                   const coll::CostParams& params) {
   Evaluated e{coll::make_plan(c, algo, group, size, options), {}};
   coll::validate(e.plan);
   e.prediction = coll::predict(e.plan, router, params);
@@ -54,9 +55,9 @@ void write_trace(const std::string& path, const coll::RunResult& run) {
   f << "rank,step,kind,peer,bytes,ready_us,start_us,end_us\n";
   char line[200];
   for (const auto& t : run.trace) {
-    std::snprintf(line, sizeof line, "%d,%u,%s,%d,%llu,%.4f,%.4f,%.4f\n", t.rank, t.step, coll::to_string(t.kind),
-                  t.peer, static_cast<unsigned long long>(t.bytes), t.ready.micros(), t.start.micros(),
-                  t.end.micros());
+    std::snprintf(line, sizeof line, "%d,%u,%s,%d,%llu,%.4f,%.4f,%.4f\n", t.rank, t.step,
+                  coll::to_string(t.kind), t.peer, static_cast<unsigned long long>(t.bytes), t.ready.micros(),
+                  t.start.micros(), t.end.micros());
     f << line;
   }
 }
@@ -76,20 +77,24 @@ void add_sim_command(CLI::App& app, std::ostream& out, int& exit_code) {
   auto args = std::make_shared<SimArgs>();
   CLI::App* cmd = app.add_subcommand("sim", "Predict or simulate a collective over a size sweep");
   cmd->add_option("-t,--topology", args->topology, "fabric (preset or .json)")->capture_default_str();
-  cmd->add_option("-a,--algo", args->algo, "algorithm, or auto for the fastest per size")->capture_default_str();
+  cmd->add_option("-a,--algo", args->algo, "algorithm, or auto for the fastest per size")
+      ->capture_default_str();
   cmd->add_option("-n,--ranks", args->ranks, "ranks (default: every rank the topology places)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("-b,--minbytes", args->minbytes, "smallest size")->capture_default_str();
   cmd->add_option("-e,--maxbytes", args->maxbytes, "largest size")->capture_default_str();
-  cmd->add_option("-f,--stepfactor", args->factor, "multiply the size by this between rows")->capture_default_str();
+  cmd->add_option("-f,--stepfactor", args->factor, "multiply the size by this between rows")
+      ->capture_default_str();
   cmd->add_option("--backend", args->backend, "analytic")
       ->check(CLI::IsMember({"analytic"}))
       ->capture_default_str();
   cmd->add_option("--seed", args->seed, "ECMP hash seed")->capture_default_str();
   cmd->add_option("--json", args->json, "write the rows as JSON to FILE (- for standard output)");
   cmd->add_option("--trace", args->trace, "write the per-step trace of the largest size as CSV");
-  cmd->add_option("--per-message", args->per_message, "endpoint cost per message (alpha)")->capture_default_str();
-  cmd->add_option("--reduce-bw", args->reduce_rate, "reduction throughput per rank (gamma)")->capture_default_str();
+  cmd->add_option("--per-message", args->per_message, "endpoint cost per message (alpha)")
+      ->capture_default_str();
+  cmd->add_option("--reduce-bw", args->reduce_rate, "reduction throughput per rank (gamma)")
+      ->capture_default_str();
   cmd->add_flag("--list", args->list, "list the algorithms and exit");
   add_collective_options(*cmd, args->coll);
   cmd->callback([args, &out, &exit_code] {
@@ -115,8 +120,10 @@ void add_sim_command(CLI::App& app, std::ostream& out, int& exit_code) {
 
     const bool table_to_stdout = args->json != "-";
     if (table_to_stdout) {
-      out << "# fabtwin sim: backend " << args->backend << ", " << ranks << " ranks on " << topology.name << "\n";
-      out << "# " << coll::to_string(c) << ", algorithm " << args->algo << ", ECMP seed " << args->seed << "\n#\n";
+      out << "# fabtwin sim: backend " << args->backend << ", " << ranks << " ranks on " << topology.name
+          << "\n";
+      out << "# " << coll::to_string(c) << ", algorithm " << args->algo << ", ECMP seed " << args->seed
+          << "\n#\n";
       print_table_header(out);
     }
     nlohmann::json rows = nlohmann::json::array();
@@ -135,8 +142,9 @@ void add_sim_command(CLI::App& app, std::ostream& out, int& exit_code) {
       }
       if (!best) throw std::invalid_argument("no algorithm can run this collective:" + reasons);
       const auto bw = coll::bandwidth(c, ranks, Bytes(best->plan.size_bytes), best->prediction.time);
-      const ResultRow row{best->plan.size_bytes, best->plan.count, best->plan.dtype, best->plan.op, best->plan.root,
-                          best->plan.algorithm, best->prediction.time, bw.algbw_gbps, bw.busbw_gbps};
+      const ResultRow row{best->plan.size_bytes, best->plan.count, best->plan.dtype,
+                          best->plan.op,         best->plan.root,  best->plan.algorithm,
+                          best->prediction.time, bw.algbw_gbps,    bw.busbw_gbps};
       if (table_to_stdout) print_table_row(out, row);
       rows.push_back(to_json(row, args->backend));
       last = std::move(best);
@@ -149,10 +157,11 @@ void add_sim_command(CLI::App& app, std::ostream& out, int& exit_code) {
         const double util = static_cast<double>(l.bytes) * 8.0 /
                             (link.bandwidth.count() * std::max(last->prediction.time.count(), 1e-12));
         char line[256];
-        std::snprintf(line, sizeof line, "#   %s -> %s  %s in %u transfers, %.0f%% of %s, up to %u queued at once\n",
-                      topology.nodes[l.forward ? link.a : link.b].name.c_str(),
-                      topology.nodes[l.forward ? link.b : link.a].name.c_str(), format_bytes(Bytes(l.bytes)).c_str(),
-                      l.transfers, util * 100.0, format_rate(link.bandwidth).c_str(), l.max_queued);
+        std::snprintf(
+            line, sizeof line, "#   %s -> %s  %s in %u transfers, %.0f%% of %s, up to %u queued at once\n",
+            topology.nodes[l.forward ? link.a : link.b].name.c_str(),
+            topology.nodes[l.forward ? link.b : link.a].name.c_str(), format_bytes(Bytes(l.bytes)).c_str(),
+            l.transfers, util * 100.0, format_rate(link.bandwidth).c_str(), l.max_queued);
         out << line;
       }
     }

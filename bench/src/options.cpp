@@ -46,7 +46,8 @@ std::vector<std::uint64_t> size_sweep(Bytes begin, Bytes end, std::uint64_t fact
     throw std::invalid_argument("-e/--maxbytes (" + format_bytes(end) + ") is smaller than -b/--minbytes (" +
                                 format_bytes(begin) + ")");
   }
-  if (factor < 2) throw std::invalid_argument("-f/--stepfactor must be at least 2, got " + std::to_string(factor));
+  if (factor < 2)
+    throw std::invalid_argument("-f/--stepfactor must be at least 2, got " + std::to_string(factor));
   std::vector<std::uint64_t> sizes;
   std::uint64_t s = begin.count();
   while (true) {
@@ -72,8 +73,9 @@ void add_collective_options(CLI::App& cmd, CollectiveOptions& o) {
 coll::Collective parse_collective(const std::string& text) {
   const auto c = coll::collective_from_string(text);
   if (!c) {
-    throw std::invalid_argument("--collective: unknown collective \"" + text +
-                                "\" (use all_reduce, reduce_scatter, all_gather, broadcast, reduce or all_to_all)");
+    throw std::invalid_argument(
+        "--collective: unknown collective \"" + text +
+        "\" (use all_reduce, reduce_scatter, all_gather, broadcast, reduce or all_to_all)");
   }
   return *c;
 }
@@ -86,7 +88,8 @@ coll::AlgoOptions to_algo_options(const CollectiveOptions& o) {
                                 "\" (use float, double, half, bfloat16, int32 or int64)");
   }
   const auto op = coll::reduce_op_from_string(o.op);
-  if (!op) throw std::invalid_argument("--op: unknown operation \"" + o.op + "\" (use sum, prod, min or max)");
+  if (!op)
+    throw std::invalid_argument("--op: unknown operation \"" + o.op + "\" (use sum, prod, min or max)");
   a.dtype = *dt;
   a.op = *op;
   a.root = o.root;
@@ -112,9 +115,12 @@ nlohmann::json provenance(const topo::Topology* topology) {
   char stamp[32] = {};
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
   nlohmann::json p = {
-      {"fabtwin_version", kVersion}, {"git_revision", kGitRevision},
-      {"ns3_version", fabric::ns3_version()}, {"rdma_core_version", fabric::rdma_core_version()},
-      {"host", host}, {"time", stamp},
+      {"fabtwin_version", kVersion},
+      {"git_revision", kGitRevision},
+      {"ns3_version", fabric::ns3_version()},
+      {"rdma_core_version", fabric::rdma_core_version()},
+      {"host", host},
+      {"time", stamp},
   };
   if (topology != nullptr) {
     p["topology"] = topology->name;

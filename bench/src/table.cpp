@@ -8,11 +8,11 @@ namespace fabtwin::cli {
 
 void print_table_header(std::ostream& out) {
   char line[256];
-  std::snprintf(line, sizeof line, "#%11s %13s %9s %7s %5s %-18s %12s %8s %8s\n", "size", "count", "type", "redop",
-                "root", "  algorithm", "time", "algbw", "busbw");
+  std::snprintf(line, sizeof line, "#%11s %13s %9s %7s %5s %-18s %12s %8s %8s\n", "size", "count", "type",
+                "redop", "root", "  algorithm", "time", "algbw", "busbw");
   out << line;
-  std::snprintf(line, sizeof line, "#%11s %13s %9s %7s %5s %-18s %12s %8s %8s\n", "(B)", "(elements)", "", "", "", "",
-                "(us)", "(GB/s)", "(GB/s)");
+  std::snprintf(line, sizeof line, "#%11s %13s %9s %7s %5s %-18s %12s %8s %8s\n", "(B)", "(elements)", "", "",
+                "", "", "(us)", "(GB/s)", "(GB/s)");
   out << line;
 }
 
@@ -26,10 +26,17 @@ void print_table_row(std::ostream& out, const ResultRow& row) {
 }
 
 nlohmann::json to_json(const ResultRow& row, const std::string& backend) {
-  return {{"size_bytes", row.size_bytes},   {"count", row.count},     {"dtype", coll::to_string(row.dtype)},
-          {"op", coll::to_string(row.op)},  {"root", row.root},       {"algorithm", row.algorithm},
-          {"time_s", row.time.count()},     {"time_us", row.time.micros()}, {"algbw_gbps", row.algbw_gbps},
-          {"busbw_gbps", row.busbw_gbps},   {"backend", backend}};
+  return {{"size_bytes", row.size_bytes},
+          {"count", row.count},
+          {"dtype", coll::to_string(row.dtype)},
+          {"op", coll::to_string(row.op)},
+          {"root", row.root},
+          {"algorithm", row.algorithm},
+          {"time_s", row.time.count()},
+          {"time_us", row.time.micros()},
+          {"algbw_gbps", row.algbw_gbps},
+          {"busbw_gbps", row.busbw_gbps},
+          {"backend", backend}};
 }
 
 }  // namespace fabtwin::cli

@@ -3,10 +3,9 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "fabtwin/coll/plan.hpp"
 #include "fabtwin/units.hpp"

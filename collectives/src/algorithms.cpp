@@ -17,7 +17,9 @@ using detail::PlanBuilder;
 using detail::Span;
 using detail::split_elements;
 
-Group Group::flat(std::int32_t ranks) { return Group{ranks, {}}; }
+Group Group::flat(std::int32_t ranks) {
+  return Group{ranks, {}};
+}
 
 Group Group::uniform(std::int32_t ranks, std::int32_t ranks_per_host) {
   if (ranks_per_host < 1) throw std::invalid_argument("ranks per host must be at least 1");
@@ -46,8 +48,12 @@ struct Context {
   std::uint64_t elem;
 };
 
-Region out_region(const Span& s) { return {BufferKind::output, s.offset, s.bytes}; }
-Region in_region(const Span& s) { return {BufferKind::input, s.offset, s.bytes}; }
+Region out_region(const Span& s) {
+  return {BufferKind::output, s.offset, s.bytes};
+}
+Region in_region(const Span& s) {
+  return {BufferKind::input, s.offset, s.bytes};
+}
 
 // Whole-buffer span covering [first.offset, last.end) of a run of consecutive spans.
 Span cover(const std::vector<Span>& segs, std::size_t lo, std::size_t hi) {
@@ -78,7 +84,9 @@ std::vector<Deps> copy_input_to_output(Context& cx, std::uint64_t bytes) {
   return entry;
 }
 
-std::uint64_t total_bytes(const Context& cx) { return cx.b.plan().count * cx.elem; }
+std::uint64_t total_bytes(const Context& cx) {
+  return cx.b.plan().count * cx.elem;
+}
 
 // ---------------------------------------------------------------- all-reduce
 
@@ -247,8 +255,8 @@ void allreduce_tree(Context& cx) {
     for (std::size_t i = 0; i < order.size(); ++i) {
       for (std::int32_t c : children[order[i]]) order.push_back(c);
     }
-    const auto pieces = split_elements(halves[t].offset, halves[t].bytes / cx.elem,
-                                       chunks_for(cx, halves[t].bytes), cx.elem);
+    const auto pieces =
+        split_elements(halves[t].offset, halves[t].bytes / cx.elem, chunks_for(cx, halves[t].bytes), cx.elem);
     for (const Span& piece : pieces) {
       const Region region = out_region(piece);
       std::vector<Deps> up_ready = entry;
@@ -322,8 +330,8 @@ void allreduce_hierarchical(Context& cx) {
   for (const auto& members : hosts) {
     std::vector<Deps> member_entry;
     for (std::int32_t r : members) member_entry.push_back(gate[r]);
-    const auto exit = detail::ring_reduce_scatter(cx.b, members, BufferKind::output, slices, local_chunks,
-                                                  member_entry);
+    const auto exit =
+        detail::ring_reduce_scatter(cx.b, members, BufferKind::output, slices, local_chunks, member_entry);
     for (std::size_t i = 0; i < members.size(); ++i) gate[members[i]] = exit[i];
   }
   // Across hosts, each rail all-reduces only its own slice: every NIC busy, no rail crossing.
@@ -334,8 +342,7 @@ void allreduce_hierarchical(Context& cx) {
       rail.push_back(members[j]);
       rail_entry.push_back(gate[members[j]]);
     }
-    const auto parts =
-        split_elements(slices[j].offset, slices[j].bytes / cx.elem, rail.size(), cx.elem);
+    const auto parts = split_elements(slices[j].offset, slices[j].bytes / cx.elem, rail.size(), cx.elem);
     const std::int32_t chunks = chunks_for(cx, parts.front().bytes);
     const auto rs = detail::ring_reduce_scatter(cx.b, rail, BufferKind::output, parts, chunks, rail_entry);
     const auto ag = detail::ring_all_gather(cx.b, rail, BufferKind::output, parts, chunks, rs);
@@ -532,22 +539,28 @@ struct Entry {
 
 const std::vector<Entry>& registry() {
   static const std::vector<Entry> entries = {
-      {{Collective::all_reduce, "ring", "reduce-scatter then all-gather around a ring, chunked and pipelined"},
+      {{Collective::all_reduce, "ring",
+        "reduce-scatter then all-gather around a ring, chunked and pipelined"},
        allreduce_ring},
-      {{Collective::all_reduce, "tree", "double binary tree (NCCL): each half of the data up and down its own tree"},
+      {{Collective::all_reduce, "tree",
+        "double binary tree (NCCL): each half of the data up and down its own tree"},
        allreduce_tree},
       {{Collective::all_reduce, "halving-doubling",
         "Rabenseifner: recursive-halving reduce-scatter, recursive-doubling all-gather"},
        allreduce_halving_doubling},
-      {{Collective::all_reduce, "recursive-doubling", "log2(n) rounds exchanging the whole buffer: fewest messages"},
+      {{Collective::all_reduce, "recursive-doubling",
+        "log2(n) rounds exchanging the whole buffer: fewest messages"},
        allreduce_recursive_doubling},
       {{Collective::all_reduce, "hierarchical",
         "rail-aware: reduce-scatter in each host, all-reduce per rail across hosts, all-gather in each host"},
        allreduce_hierarchical},
-      {{Collective::all_reduce, "direct", "every rank reduces its slice from all others, then sends it to all"},
+      {{Collective::all_reduce, "direct",
+        "every rank reduces its slice from all others, then sends it to all"},
        allreduce_direct},
-      {{Collective::reduce_scatter, "ring", "ring reduce-scatter, chunked and pipelined"}, reduce_scatter_ring},
-      {{Collective::reduce_scatter, "direct", "every rank sends each block to its owner"}, reduce_scatter_direct},
+      {{Collective::reduce_scatter, "ring", "ring reduce-scatter, chunked and pipelined"},
+       reduce_scatter_ring},
+      {{Collective::reduce_scatter, "direct", "every rank sends each block to its owner"},
+       reduce_scatter_direct},
       {{Collective::all_gather, "ring", "ring all-gather, chunked and pipelined"}, all_gather_ring},
       {{Collective::all_gather, "direct", "every rank sends its block to all others"}, all_gather_direct},
       {{Collective::broadcast, "ring", "pipelined chain from the root"}, broadcast_ring},

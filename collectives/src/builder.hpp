@@ -35,7 +35,8 @@ class PlanBuilder {
     StepIndex send;
     StepIndex recv;
   };
-  Transfer transfer(std::int32_t src, Region from, Deps send_deps, std::int32_t dst, Region to, Deps recv_deps);
+  Transfer transfer(std::int32_t src, Region from, Deps send_deps, std::int32_t dst, Region to,
+                    Deps recv_deps);
 
   // A fresh scratch region of `bytes` on `rank` (bump allocation, never reused implicitly).
   Region scratch(std::int32_t rank, std::uint64_t bytes);

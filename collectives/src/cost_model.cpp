@@ -77,7 +77,8 @@ AnalyticBackend::AnalyticBackend(const Plan& plan, const topo::Router& router, c
     const std::int32_t dst = plan.ranks[s.rank].steps[s.step].peer;
     const std::uint64_t key = pair_key(s.rank, dst);
     auto it = paths_.find(key);
-    if (it == paths_.end()) it = paths_.emplace(key, router.rank_path(s.rank, dst, key, params_.ecmp_seed)).first;
+    if (it == paths_.end())
+      it = paths_.emplace(key, router.rank_path(s.rank, dst, key, params_.ecmp_seed)).first;
     path_of_[t] = &it->second;
     Seconds latency = params_.per_message;
     double bottleneck = params_.copy_rate.count();
@@ -155,7 +156,8 @@ std::vector<LinkLoad> AnalyticBackend::link_loads() const {
   for (const auto& l : loads_) {
     if (l.bytes > 0) v.push_back(l);
   }
-  std::stable_sort(v.begin(), v.end(), [](const LinkLoad& a, const LinkLoad& b) { return a.bytes > b.bytes; });
+  std::stable_sort(v.begin(), v.end(),
+                   [](const LinkLoad& a, const LinkLoad& b) { return a.bytes > b.bytes; });
   return v;
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <type_traits>
 
 namespace fabtwin::coll {
 
@@ -23,7 +24,9 @@ std::size_t element_size(DataType t) {
   throw std::logic_error("element_size: bad DataType");
 }
 
-bool is_floating(DataType t) { return t != DataType::int32 && t != DataType::int64; }
+bool is_floating(DataType t) {
+  return t != DataType::int32 && t != DataType::int64;
+}
 
 const char* to_string(DataType t) {
   switch (t) {
@@ -113,72 +116,110 @@ std::uint16_t float_to_bfloat16(float f) {
   return static_cast<std::uint16_t>(rounded >> 16);
 }
 
-float bfloat16_to_float(std::uint16_t b) { return std::bit_cast<float>(static_cast<std::uint32_t>(b) << 16); }
+float bfloat16_to_float(std::uint16_t b) {
+  return std::bit_cast<float>(static_cast<std::uint32_t>(b) << 16);
+}
 
 namespace {
 
-template <typename T>
-T apply(ReduceOp op, T a, T b) {
-  switch (op) {
-    case ReduceOp::sum:
-      return static_cast<T>(a + b);
-    case ReduceOp::prod:
-      return static_cast<T>(a * b);
-    case ReduceOp::min:
-      return std::min(a, b);
-    case ReduceOp::max:
-      return std::max(a, b);
-  }
-  return a;
-}
-
 // Integers wrap on overflow as they do on a GPU; done in unsigned arithmetic so it is defined.
-template <typename T, typename U>
-T apply_int(ReduceOp op, T a, T b) {
-  switch (op) {
-    case ReduceOp::sum:
-      return static_cast<T>(static_cast<U>(a) + static_cast<U>(b));
-    case ReduceOp::prod:
-      return static_cast<T>(static_cast<U>(a) * static_cast<U>(b));
-    default:
-      return apply(op, a, b);
+template <typename T>
+using Unsigned = std::make_unsigned_t<T>;
+
+struct Sum {
+  template <typename T>
+  T operator()(T a, T b) const {
+    if constexpr (std::is_integral_v<T>) {
+      return static_cast<T>(static_cast<Unsigned<T>>(a) + static_cast<Unsigned<T>>(b));
+    } else {
+      return a + b;
+    }
+  }
+};
+struct Prod {
+  template <typename T>
+  T operator()(T a, T b) const {
+    if constexpr (std::is_integral_v<T>) {
+      return static_cast<T>(static_cast<Unsigned<T>>(a) * static_cast<Unsigned<T>>(b));
+    } else {
+      return a * b;
+    }
+  }
+};
+struct Min {
+  template <typename T>
+  T operator()(T a, T b) const {
+    return std::min(a, b);
+  }
+};
+struct Max {
+  template <typename T>
+  T operator()(T a, T b) const {
+    return std::max(a, b);
+  }
+};
+
+// The operator is a template parameter so the loop body has no branch and the compiler vectorises
+// it; memcpy keeps the loads and stores legal for unaligned byte buffers.
+template <typename T, typename F>
+void loop(std::byte* dst, const std::byte* src, std::size_t count, F f) {
+  if (reinterpret_cast<std::uintptr_t>(dst) % alignof(T) == 0 &&
+      reinterpret_cast<std::uintptr_t>(src) % alignof(T) == 0) {
+    // Aligned buffers (every allocator's): operate in place, one read of each stream, one write.
+    T* d = reinterpret_cast<T*>(dst);
+    const T* s = reinterpret_cast<const T*>(src);
+    for (std::size_t i = 0; i < count; ++i) d[i] = f(d[i], s[i]);
+    return;
+  }
+  constexpr std::size_t kBlock = 256;
+  T a[kBlock];
+  T b[kBlock];
+  for (std::size_t i = 0; i < count; i += kBlock) {
+    const std::size_t n = std::min(kBlock, count - i);
+    std::memcpy(a, dst + i * sizeof(T), n * sizeof(T));
+    std::memcpy(b, src + i * sizeof(T), n * sizeof(T));
+    for (std::size_t j = 0; j < n; ++j) a[j] = f(a[j], b[j]);
+    std::memcpy(dst + i * sizeof(T), a, n * sizeof(T));
   }
 }
 
-template <typename T, typename Op>
-void loop(std::byte* dst, const std::byte* src, std::size_t count, Op f) {
-  for (std::size_t i = 0; i < count; ++i) {
-    T a;
-    T b;
-    std::memcpy(&a, dst + i * sizeof(T), sizeof(T));
-    std::memcpy(&b, src + i * sizeof(T), sizeof(T));
-    const T r = f(a, b);
-    std::memcpy(dst + i * sizeof(T), &r, sizeof(T));
+// Half-precision types are widened to float for the operation and rounded back, as GPUs do.
+template <float (*Widen)(std::uint16_t), std::uint16_t (*Narrow)(float), typename F>
+void loop16(std::byte* dst, const std::byte* src, std::size_t count, F f) {
+  loop<std::uint16_t>(dst, src, count,
+                      [f](std::uint16_t a, std::uint16_t b) { return Narrow(f(Widen(a), Widen(b))); });
+}
+
+template <typename F>
+void reduce_typed(DataType t, std::byte* dst, const std::byte* src, std::size_t count, F f) {
+  switch (t) {
+    case DataType::float32:
+      return loop<float>(dst, src, count, f);
+    case DataType::float64:
+      return loop<double>(dst, src, count, f);
+    case DataType::int32:
+      return loop<std::int32_t>(dst, src, count, f);
+    case DataType::int64:
+      return loop<std::int64_t>(dst, src, count, f);
+    case DataType::float16:
+      return loop16<half_to_float, float_to_half>(dst, src, count, f);
+    case DataType::bfloat16:
+      return loop16<bfloat16_to_float, float_to_bfloat16>(dst, src, count, f);
   }
 }
 
 }  // namespace
 
 void reduce_into(DataType t, ReduceOp op, std::byte* dst, const std::byte* src, std::size_t count) {
-  switch (t) {
-    case DataType::float32:
-      return loop<float>(dst, src, count, [op](float a, float b) { return apply(op, a, b); });
-    case DataType::float64:
-      return loop<double>(dst, src, count, [op](double a, double b) { return apply(op, a, b); });
-    case DataType::int32:
-      return loop<std::int32_t>(
-          dst, src, count, [op](std::int32_t a, std::int32_t b) { return apply_int<std::int32_t, std::uint32_t>(op, a, b); });
-    case DataType::int64:
-      return loop<std::int64_t>(
-          dst, src, count, [op](std::int64_t a, std::int64_t b) { return apply_int<std::int64_t, std::uint64_t>(op, a, b); });
-    case DataType::float16:
-      return loop<std::uint16_t>(dst, src, count, [op](std::uint16_t a, std::uint16_t b) {
-        return float_to_half(apply(op, half_to_float(a), half_to_float(b)));
-      });
-    case DataType::bfloat16:
-      return loop<std::uint16_t>(dst, src, count, [op](std::uint16_t a, std::uint16_t b) {
-        return float_to_bfloat16(apply(op, bfloat16_to_float(a), bfloat16_to_float(b)));
-      });
+  switch (op) {
+    case ReduceOp::sum:
+      return reduce_typed(t, dst, src, count, Sum{});
+    case ReduceOp::prod:
+      return reduce_typed(t, dst, src, count, Prod{});
+    case ReduceOp::min:
+      return reduce_typed(t, dst, src, count, Min{});
+    case ReduceOp::max:
+      return reduce_typed(t, dst, src, count, Max{});
   }
 }
 

@@ -23,8 +23,8 @@ const char* to_string(Collective c) {
 }
 
 std::optional<Collective> collective_from_string(const std::string& s) {
-  for (auto c : {Collective::all_reduce, Collective::reduce_scatter, Collective::all_gather, Collective::broadcast,
-                 Collective::reduce, Collective::all_to_all}) {
+  for (auto c : {Collective::all_reduce, Collective::reduce_scatter, Collective::all_gather,
+                 Collective::broadcast, Collective::reduce, Collective::all_to_all}) {
     std::string name = to_string(c);
     std::string dashed = name;
     for (char& ch : dashed) ch = ch == '_' ? '-' : ch;

@@ -33,7 +33,8 @@ std::pair<std::uint64_t, std::uint64_t> in_place_offsets(const Plan& plan, std::
 
 ReferenceBackend::ReferenceBackend(const Plan& plan, std::vector<RankBuffers>& buffers, bool in_place)
     : plan_(plan), buffers_(buffers), in_place_(in_place) {
-  if (buffers_.size() != plan.ranks.size()) throw std::invalid_argument("ReferenceBackend: one RankBuffers per rank");
+  if (buffers_.size() != plan.ranks.size())
+    throw std::invalid_argument("ReferenceBackend: one RankBuffers per rank");
   if (in_place_ && plan.collective == Collective::all_to_all) {
     // Receives would overwrite input blocks not yet sent; NCCL does not offer it either.
     throw std::invalid_argument("all_to_all cannot run in place: use separate input and output buffers");
@@ -46,11 +47,13 @@ ReferenceBackend::ReferenceBackend(const Plan& plan, std::vector<RankBuffers>& b
       const auto [in_off, out_off] = in_place_offsets(plan, static_cast<std::int32_t>(r));
       const std::uint64_t whole = std::max(in_off + rp.input_bytes, out_off + rp.output_bytes);
       b.output.resize(whole);
-      if (b.input.size() < rp.input_bytes) throw std::invalid_argument("ReferenceBackend: input buffer too small");
+      if (b.input.size() < rp.input_bytes)
+        throw std::invalid_argument("ReferenceBackend: input buffer too small");
       std::memcpy(b.output.data() + in_off, b.input.data(), rp.input_bytes);
     } else {
       b.output.resize(rp.output_bytes);
-      if (b.input.size() < rp.input_bytes) throw std::invalid_argument("ReferenceBackend: input buffer too small");
+      if (b.input.size() < rp.input_bytes)
+        throw std::invalid_argument("ReferenceBackend: input buffer too small");
     }
   }
 }
@@ -158,8 +161,9 @@ void fill_input(DataType t, ReduceOp op, std::vector<std::byte>& buf, std::mt199
   const std::size_t n = buf.size() / element_size(t);
   if (is_floating(t)) {
     // Products stay near 1 so hundreds of ranks neither overflow nor underflow.
-    std::uniform_real_distribution<double> dist = op == ReduceOp::prod ? std::uniform_real_distribution<double>(0.97, 1.03)
-                                                                       : std::uniform_real_distribution<double>(-1.0, 1.0);
+    std::uniform_real_distribution<double> dist = op == ReduceOp::prod
+                                                      ? std::uniform_real_distribution<double>(0.97, 1.03)
+                                                      : std::uniform_real_distribution<double>(-1.0, 1.0);
     for (std::size_t i = 0; i < n; ++i) store_from_double(t, buf.data(), i, dist(rng));
   } else {
     std::uniform_int_distribution<int> dist(-1000, 1000);
@@ -278,8 +282,8 @@ VerifyResult verify_plan(const Plan& plan, std::uint64_t seed, bool in_place) {
       if (!ok && result.ok) {
         std::ostringstream msg;
         msg.precision(9);
-        msg << "rank " << r << " output element " << i << ": expected " << e.value << " (tolerance " << e.tolerance
-            << "), got " << got;
+        msg << "rank " << r << " output element " << i << ": expected " << e.value << " (tolerance "
+            << e.tolerance << "), got " << got;
         result.ok = false;
         result.message = msg.str();
       }

@@ -13,8 +13,8 @@ namespace {
 std::string where(const Plan& plan, std::int32_t rank, StepIndex i) {
   const Step& s = plan.ranks[rank].steps[i];
   std::ostringstream o;
-  o << "plan " << to_string(plan.collective) << "/" << plan.algorithm << ": rank " << rank << " step " << i << " ("
-    << to_string(s.kind);
+  o << "plan " << to_string(plan.collective) << "/" << plan.algorithm << ": rank " << rank << " step " << i
+    << " (" << to_string(s.kind);
   if (s.kind == StepKind::send || s.kind == StepKind::recv) o << " peer " << s.peer << " tag " << s.tag;
   o << ")";
   return o.str();
@@ -74,14 +74,16 @@ void check_steps(const Plan& plan) {
     for (StepIndex i = 0; i < rp.steps.size(); ++i) {
       const Step& s = rp.steps[i];
       for (StepIndex d : s.deps) {
-        if (d >= i) fail(plan, r, i, "depends on step " + std::to_string(d) + ", which is not an earlier step");
+        if (d >= i)
+          fail(plan, r, i, "depends on step " + std::to_string(d) + ", which is not an earlier step");
       }
       auto check_region = [&](const Region& reg, const char* role) {
         const std::uint64_t size = buffer_size(rp, reg.buffer);
         if (reg.end() > size || reg.end() < reg.offset) {
           fail(plan, r, i,
-               std::string(role) + " region [" + std::to_string(reg.offset) + ", " + std::to_string(reg.end()) +
-                   ") lies outside the " + to_string(reg.buffer) + " buffer of " + std::to_string(size) + " bytes");
+               std::string(role) + " region [" + std::to_string(reg.offset) + ", " +
+                   std::to_string(reg.end()) + ") lies outside the " + to_string(reg.buffer) + " buffer of " +
+                   std::to_string(size) + " bytes");
         }
         if (reg.offset % elem != 0 || reg.bytes % elem != 0) {
           fail(plan, r, i,
@@ -91,8 +93,9 @@ void check_steps(const Plan& plan) {
       };
       const bool transfer = s.kind == StepKind::send || s.kind == StepKind::recv;
       if (transfer && (s.peer < 0 || s.peer >= n || s.peer == r)) {
-        fail(plan, r, i, "peer " + std::to_string(s.peer) + " is not another rank of the " + std::to_string(n) +
-                             "-rank group");
+        fail(plan, r, i,
+             "peer " + std::to_string(s.peer) + " is not another rank of the " + std::to_string(n) +
+                 "-rank group");
       }
       if (s.kind != StepKind::recv) check_region(s.src, "source");
       if (s.kind != StepKind::send) check_region(s.dst, "destination");
@@ -108,7 +111,8 @@ void check_steps(const Plan& plan) {
 }
 
 std::uint64_t pair_key(std::int32_t from, std::int32_t to, std::uint32_t tag, std::int32_t n) {
-  return (static_cast<std::uint64_t>(from) * static_cast<std::uint64_t>(n) + static_cast<std::uint64_t>(to)) << 32 |
+  return (static_cast<std::uint64_t>(from) * static_cast<std::uint64_t>(n) + static_cast<std::uint64_t>(to))
+             << 32 |
          tag;
 }
 
@@ -152,7 +156,8 @@ Partners match_transfers(const Plan& plan) {
     auto first = std::min_element(sends.begin(), sends.end(),
                                   [](const auto& a, const auto& b) { return a.second < b.second; });
     fail(plan, first->second.first, first->second.second,
-         "no matching recv on rank " + std::to_string(plan.ranks[first->second.first].steps[first->second.second].peer));
+         "no matching recv on rank " +
+             std::to_string(plan.ranks[first->second.first].steps[first->second.second].peer));
   }
   return partner;
 }
@@ -248,8 +253,9 @@ void check_races(const Plan& plan) {
             const StepIndex later = std::max(x.step, a.step);
             fail(plan, r, later,
                  std::string("may ") + ((a.step == later ? a.write : x.write) ? "write" : "read") + " " +
-                     to_string(static_cast<BufferKind>(b)) + " bytes [" + std::to_string(std::max(a.begin, x.begin)) +
-                     ", " + std::to_string(std::min(a.end, x.end)) + ") while step " +
+                     to_string(static_cast<BufferKind>(b)) + " bytes [" +
+                     std::to_string(std::max(a.begin, x.begin)) + ", " +
+                     std::to_string(std::min(a.end, x.end)) + ") while step " +
                      std::to_string(std::min(x.step, a.step)) +
                      " touches them: add a dependency between the two");
           }

@@ -155,8 +155,8 @@ Topology make_kary_fat_tree(const KaryFatTreeParams& p) {
   // switch reaches k/2/oversub2 cores. Every NIC still reaches every other; only uplinks thin out.
   const std::int32_t aggs_per_pod = half / p.edge_oversub;
   if (p.agg_oversub < 1 || half % p.agg_oversub != 0) {
-    bad("agg_oversub (spec key oversub2) = " + std::to_string(p.agg_oversub) + " must divide k/2 = " +
-        std::to_string(half) + " (oversubscription removes whole uplinks)");
+    bad("agg_oversub (spec key oversub2) = " + std::to_string(p.agg_oversub) +
+        " must divide k/2 = " + std::to_string(half) + " (oversubscription removes whole uplinks)");
   }
   const std::int32_t cores_per_group = half / p.agg_oversub;
   const std::int64_t nics_per_plane = std::int64_t{p.k} * p.k * p.k / 4;

@@ -122,6 +122,36 @@ class Reader {
     return T(v);
   }
 
+  // Unlike latency, zero is as wrong as negative here: a link that carries nothing is a typo, and it would
+  // divide by zero in every cost model downstream.
+  BitsPerSecond bandwidth_field(const json& obj, const std::string& path) const {
+    constexpr const char* kExpected =
+        "expected a positive rate such as \"400Gbps\" or a positive number of bits per second";
+    const std::string p = join(path, "bandwidth");
+    const auto it = obj.find("bandwidth");
+    if (it == obj.end()) fail(p, std::string("missing required field (") + kExpected + ")");
+    double bps = 0.0;
+    if (it->is_string()) {
+      const std::string text = it->get<std::string>();
+      // parse_rate would call a negative rate merely "not non-negative"; say what a link needs instead.
+      const std::size_t first = text.find_first_not_of(" \t");
+      if (first != std::string::npos && text[first] == '-') {
+        fail(p, std::string(kExpected) + ", found " + it->dump());
+      }
+      try {
+        bps = parse_rate(text).count();
+      } catch (const std::invalid_argument& e) {
+        fail(p, e.what());
+      }
+    } else if (it->is_number()) {
+      bps = it->get<double>();
+    } else {
+      fail(p, std::string(kExpected) + ", found " + type_name(*it));
+    }
+    if (!(bps > 0.0)) fail(p, std::string(kExpected) + ", found " + it->dump());
+    return BitsPerSecond(bps);
+  }
+
   Bytes mtu_field(const json& obj, const std::string& path) const {
     const auto it = obj.find("mtu");
     if (it == obj.end()) return Bytes(4096);
@@ -217,10 +247,7 @@ class Reader {
       link.a = node_ref(l, path, "a", " (the name of one end of the link)");
       link.b = node_ref(l, path, "b", " (the name of the other end of the link)");
       if (link.a == link.b) fail(path, "link joins node \"" + t.nodes[link.a].name + "\" to itself");
-      if (!l.contains("bandwidth"))
-        fail(join(path, "bandwidth"), "missing required field (e.g. \"400Gbps\")");
-      link.bandwidth = unit_field(l, path, "bandwidth", BitsPerSecond(), parse_rate, "bits per second");
-      if (!(link.bandwidth.count() > 0)) fail(join(path, "bandwidth"), "must be positive");
+      link.bandwidth = bandwidth_field(l, path);
       link.latency = unit_field(l, path, "latency", Seconds(1e-6), parse_duration, "seconds");
       link.mtu = mtu_field(l, path);
       if (l.contains("layer")) {
@@ -236,7 +263,7 @@ class Reader {
 
   void read_ranks(const json& ranks, Topology& t) const {
     if (!ranks.is_array()) fail("ranks", "expected an array, found " + type_name(ranks));
-    std::vector<bool> seen(ranks.size(), false);
+    std::vector<std::int32_t> seen(ranks.size(), kNone);
     t.ranks.resize(ranks.size());
     for (std::size_t i = 0; i < ranks.size(); ++i) {
       const std::string path = "ranks[" + std::to_string(i) + "]";
@@ -248,8 +275,12 @@ class Reader {
         fail(join(path, "rank"), "rank " + std::to_string(rank) + " is out of range (ranks must be 0.." +
                                      std::to_string(ranks.size() - 1) + ")");
       }
-      if (seen[rank]) fail(join(path, "rank"), "rank " + std::to_string(rank) + " is listed twice");
-      seen[rank] = true;
+      if (seen[rank] != kNone) {
+        fail(join(path, "rank"), "duplicate rank " + std::to_string(rank) + " (already listed at ranks[" +
+                                     std::to_string(seen[rank]) + "]; expected each rank 0.." +
+                                     std::to_string(ranks.size() - 1) + " exactly once)");
+      }
+      seen[rank] = static_cast<std::int32_t>(i);
       RankPlacement& p = t.ranks[rank];
       p.rank = rank;
       p.gpu = node_ref(r, path, "gpu", " (the name of the GPU holding this rank)");

@@ -48,6 +48,79 @@ std::string link_ref(const Topology& t, const Link& l) {
   return s;
 }
 
+// Union-find over the links rather than a BFS over Adjacency: no per-node edge vectors, so checking a
+// 65,536-host fabric costs a few megabytes and milliseconds inside every generator call.
+class Components {
+ public:
+  explicit Components(std::size_t n) : parent_(n) {
+    for (std::size_t i = 0; i < n; ++i) parent_[i] = static_cast<NodeId>(i);
+  }
+
+  NodeId find(NodeId x) {
+    while (parent_[x] != x) {
+      parent_[x] = parent_[parent_[x]];
+      x = parent_[x];
+    }
+    return x;
+  }
+
+  void join(NodeId x, NodeId y) {
+    x = find(x);
+    y = find(y);
+    if (x != y) parent_[std::max(x, y)] = std::min(x, y);
+  }
+
+ private:
+  std::vector<NodeId> parent_;
+};
+
+// The node of a component that an operator would most likely cable up: its highest switch, else a NIC.
+NodeId cabling_point(const Topology& t, Components& c, NodeId member) {
+  const NodeId root = c.find(member);
+  NodeId best = member;
+  auto score = [&](NodeId id) {
+    const Node& n = t.nodes[id];
+    if (n.kind == NodeKind::network_switch) return 2 + std::max(n.tier, 0);
+    return n.kind == NodeKind::nic ? 1 : 0;
+  };
+  for (std::size_t i = 0; i < t.nodes.size(); ++i) {
+    const auto id = static_cast<NodeId>(i);
+    if (score(id) > score(best) && c.find(id) == root) best = id;
+  }
+  return best;
+}
+
+// Every rank's GPU must reach every other rank's GPU over some chain of links of any layer; NVLink and
+// PCIe count, so rail-only fabrics (rails joined only inside hosts) and multi-plane fabrics pass.
+void check_connected(const Topology& t, const std::string& origin) {
+  if (t.ranks.size() < 2) return;
+  Components c(t.nodes.size());
+  for (const Link& l : t.links) c.join(l.a, l.b);
+  const NodeId home = t.ranks.front().gpu;
+  const NodeId home_root = c.find(home);
+  for (const RankPlacement& r : t.ranks) {
+    if (c.find(r.gpu) == home_root) continue;
+    std::size_t island = 0;
+    std::size_t mainland = 0;
+    const NodeId island_root = c.find(r.gpu);
+    for (std::size_t i = 0; i < t.nodes.size(); ++i) {
+      const NodeId root = c.find(static_cast<NodeId>(i));
+      island += root == island_root;
+      mainland += root == home_root;
+    }
+    const NodeId from = cabling_point(t, c, r.gpu);
+    const NodeId to = cabling_point(t, c, home);
+    fail(origin,
+         "nodes: fabric is disconnected: \"" + t.nodes[r.gpu].name + "\" (rank " + std::to_string(r.rank) +
+             ") cannot reach \"" + t.nodes[home].name + "\" (rank " + std::to_string(t.ranks.front().rank) +
+             ") over any link; expected every rank's GPU to reach every other rank's GPU (add links "
+             "joining the " +
+             std::to_string(island) + " node(s) connected to \"" + t.nodes[r.gpu].name + "\", e.g. \"" +
+             t.nodes[from].name + "\", to the " + std::to_string(mainland) + " node(s) connected to \"" +
+             t.nodes[home].name + "\", e.g. \"" + t.nodes[to].name + "\")");
+  }
+}
+
 }  // namespace
 
 void validate(const Topology& t, const std::string& origin) {
@@ -103,6 +176,7 @@ void validate(const Topology& t, const std::string& origin) {
            "rank " + std::to_string(r.rank) + " sends through " + node_ref(t, r.nic) + " which is not a NIC");
     }
   }
+  check_connected(t, origin);
 }
 
 const char* to_string(NodeKind k) {

@@ -61,7 +61,9 @@ class BitsPerSecond {
 };
 
 // Time to push `b` through a pipe of rate `r` (serialisation delay only).
-constexpr Seconds transfer_time(Bytes b, BitsPerSecond r) { return Seconds(b.bits() / r.count()); }
+constexpr Seconds transfer_time(Bytes b, BitsPerSecond r) {
+  return Seconds(b.bits() / r.count());
+}
 
 // Parsers accept what engineers write: "400Gbps", "400G", "50GB/s" (10^9 bytes), "1us", "500ns",
 // "64MiB", "4K". They throw std::invalid_argument with a message naming the text and the accepted forms.

@@ -25,9 +25,9 @@ struct CostParams {
 struct LinkLoad {
   topo::LinkId link = 0;
   bool forward = true;
-  std::uint64_t bytes = 0;         // over the whole plan
-  std::uint32_t transfers = 0;     // messages that crossed it
-  std::uint32_t max_queued = 0;    // most transfers holding or waiting for it at one moment
+  std::uint64_t bytes = 0;       // over the whole plan
+  std::uint32_t transfers = 0;   // messages that crossed it
+  std::uint32_t max_queued = 0;  // most transfers holding or waiting for it at one moment
 };
 
 // Every direction of every link is a resource that carries one transfer's bytes at a time, at its own
@@ -61,7 +61,7 @@ class AnalyticBackend final : public Backend {
   std::vector<TransferInfo> transfers_;
   std::vector<LinkLoad> loads_;
   std::vector<const topo::Path*> path_of_;
-  std::vector<Seconds> lane_free_;                 // per link direction: when it is next free
+  std::vector<Seconds> lane_free_;                     // per link direction: when it is next free
   std::vector<std::vector<Seconds>> lane_busy_until_;  // per link direction: ends of its reservations
   std::unordered_map<std::uint64_t, topo::Path> paths_;
   struct Event {

@@ -2,9 +2,8 @@
 #pragma once
 
 #include <iosfwd>
-#include <string>
-
 #include <nlohmann/json_fwd.hpp>
+#include <string>
 
 #include "fabtwin/topo/topology.hpp"
 

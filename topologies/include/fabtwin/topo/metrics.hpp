@@ -3,10 +3,9 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "fabtwin/topo/topology.hpp"
 
@@ -22,15 +21,15 @@ struct Summary {
   std::int32_t hosts = 0;
   std::int32_t gpus = 0;
   std::int32_t nics = 0;
-  std::int32_t switches = 0;                   // network switches (NVSwitches counted apart)
+  std::int32_t switches = 0;                    // network switches (NVSwitches counted apart)
   std::vector<std::int32_t> switches_per_tier;  // index 0 = tier 1 (leaf)
   std::int32_t nvswitches = 0;
   std::int32_t links = 0;
   std::map<std::string, std::int32_t> links_per_layer;
   std::vector<BitsPerSecond> link_speeds;  // distinct, ascending
-  BitsPerSecond bisection_bandwidth;        // per direction, network links only
+  BitsPerSecond bisection_bandwidth;       // per direction, network links only
   std::vector<TierOversubscription> oversubscription;
-  std::int32_t diameter_hops = 0;  // NIC to NIC, network links
+  std::int32_t diameter_hops = 0;         // NIC to NIC, network links
   std::uint64_t farthest_pair_paths = 0;  // equal-cost shortest paths between a farthest NIC pair
   // NIC pairs with no network path (separate planes, rail-only rails); left out of the diameter.
   std::uint64_t unreachable_nic_pairs = 0;

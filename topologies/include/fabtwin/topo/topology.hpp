@@ -72,7 +72,8 @@ struct Adjacency {
 };
 
 // Throws std::invalid_argument naming the node or link at fault: ids out of range or not dense,
-// self-loops, non-positive bandwidth, ranks pointing at nodes of the wrong kind, duplicate ranks.
+// self-loops, non-positive bandwidth, ranks pointing at nodes of the wrong kind, duplicate ranks, and a
+// disconnected fabric (a rank's GPU that cannot reach another rank's GPU over links of any layer).
 void validate(const Topology& t, const std::string& origin);
 
 const char* to_string(NodeKind k);
