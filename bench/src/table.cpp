@@ -8,17 +8,17 @@ namespace fabtwin::cli {
 
 void print_table_header(std::ostream& out) {
   char line[256];
-  std::snprintf(line, sizeof line, "#%11s %13s %9s %7s %5s %-18s %12s %8s %8s\n", "size", "count", "type",
+  std::snprintf(line, sizeof line, "#%11s %13s %9s %7s %5s %-20s %12s %8s %8s\n", "size", "count", "type",
                 "redop", "root", "  algorithm", "time", "algbw", "busbw");
   out << line;
-  std::snprintf(line, sizeof line, "#%11s %13s %9s %7s %5s %-18s %12s %8s %8s\n", "(B)", "(elements)", "", "",
+  std::snprintf(line, sizeof line, "#%11s %13s %9s %7s %5s %-20s %12s %8s %8s\n", "(B)", "(elements)", "", "",
                 "", "", "(us)", "(GB/s)", "(GB/s)");
   out << line;
 }
 
 void print_table_row(std::ostream& out, const ResultRow& row) {
   char line[256];
-  std::snprintf(line, sizeof line, "%12llu %13llu %9s %7s %5d   %-16s %12.2f %8.2f %8.2f\n",
+  std::snprintf(line, sizeof line, "%12llu %13llu %9s %7s %5d   %-18s %12.2f %8.2f %8.2f\n",
                 static_cast<unsigned long long>(row.size_bytes), static_cast<unsigned long long>(row.count),
                 coll::to_string(row.dtype), coll::to_string(row.op), row.root, row.algorithm.c_str(),
                 row.time.micros(), row.algbw_gbps, row.busbw_gbps);

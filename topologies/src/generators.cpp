@@ -207,15 +207,24 @@ Topology make_kary_fat_tree(const KaryFatTreeParams& p) {
   return b.finish("fat-tree:k=" + std::to_string(p.k));
 }
 
+namespace {
+
+// Host counts shared by the leaf-based generators: leaves must fill evenly.
+void check_hosts(const CommonParams& c, std::int32_t hosts, std::int32_t hosts_per_leaf) {
+  check_common(c);
+  if (hosts < 1) bad("hosts must be at least 1, got " + std::to_string(hosts));
+  check_size(std::int64_t{hosts} * c.gpus_per_host);
+  if (hosts_per_leaf < 1 || hosts % hosts_per_leaf != 0) {
+    bad("hosts_per_leaf = " + std::to_string(hosts_per_leaf) +
+        " must divide hosts = " + std::to_string(hosts));
+  }
+}
+
+}  // namespace
+
 Topology make_leaf_spine(const LeafSpineParams& p) {
   const CommonParams& c = p.common;
-  check_common(c);
-  if (p.hosts < 1) bad("hosts must be at least 1, got " + std::to_string(p.hosts));
-  check_size(std::int64_t{p.hosts} * c.gpus_per_host);
-  if (p.hosts_per_leaf < 1 || p.hosts % p.hosts_per_leaf != 0) {
-    bad("hosts_per_leaf = " + std::to_string(p.hosts_per_leaf) +
-        " must divide hosts = " + std::to_string(p.hosts));
-  }
+  check_hosts(c, p.hosts, p.hosts_per_leaf);
   const std::int32_t ports_down = p.hosts_per_leaf * (c.gpus_per_host / c.planes);
   if (p.oversub < 1 || ports_down % p.oversub != 0) {
     bad("oversub = " + std::to_string(p.oversub) + " must divide the " + std::to_string(ports_down) +
@@ -246,13 +255,7 @@ Topology make_leaf_spine(const LeafSpineParams& p) {
 
 Topology make_rail(const RailParams& p) {
   const CommonParams& c = p.common;
-  check_common(c);
-  if (p.hosts < 1) bad("hosts must be at least 1, got " + std::to_string(p.hosts));
-  check_size(std::int64_t{p.hosts} * c.gpus_per_host);
-  if (p.hosts_per_leaf < 1 || p.hosts % p.hosts_per_leaf != 0) {
-    bad("hosts_per_leaf = " + std::to_string(p.hosts_per_leaf) +
-        " must divide hosts = " + std::to_string(p.hosts));
-  }
+  check_hosts(c, p.hosts, p.hosts_per_leaf);
   if (p.oversub < 1 || p.hosts_per_leaf % p.oversub != 0) {
     bad("oversub = " + std::to_string(p.oversub) + " must divide the " + std::to_string(p.hosts_per_leaf) +
         " NIC ports of a rail leaf (hosts_per_leaf); oversubscription removes whole uplinks");
