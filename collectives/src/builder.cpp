@@ -114,8 +114,12 @@ std::vector<Deps> ring_reduce_scatter(PlanBuilder& b, const std::vector<std::int
   const std::size_t m = group.size();
   const auto marks = marks_of(b, group);
   const auto pieces = chunk_segments(segs, chunks, b.elem());
-  // reduced[i][c]: the reduce that last finished chunk c of the segment member i forwards next.
+  // reduced[i][c]: the reduce that last finished chunk c of the segment member i forwards next;
+  // received[i][c]: member i's previous receive of chunk c. Only the first round waits on `entry`
+  // directly; later rounds inherit it through these chains, which keeps dependency lists short
+  // when `entry` is a whole previous phase.
   std::vector<std::vector<StepIndex>> reduced(m, std::vector<StepIndex>(chunks));
+  std::vector<std::vector<StepIndex>> received(m, std::vector<StepIndex>(chunks));
   for (std::size_t k = 0; k + 1 < m; ++k) {
     std::vector<std::vector<StepIndex>> next(m, std::vector<StepIndex>(chunks));
     for (std::size_t i = 0; i < m; ++i) {
@@ -126,8 +130,11 @@ std::vector<Deps> ring_reduce_scatter(PlanBuilder& b, const std::vector<std::int
         const Region src{buf, piece.offset, piece.bytes};
         const Region landing = b.scratch(group[to], piece.bytes);
         Deps send_deps = k == 0 ? entry[i] : Deps{reduced[i][c]};
-        const auto t = b.transfer(group[i], src, std::move(send_deps), group[to], landing, entry[to]);
-        next[to][c] = b.reduce(group[to], src, landing, join({t.recv}, entry[to]));
+        Deps recv_deps = k == 0 ? entry[to] : Deps{received[to][c]};
+        const auto t =
+            b.transfer(group[i], src, std::move(send_deps), group[to], landing, std::move(recv_deps));
+        received[to][c] = t.recv;
+        next[to][c] = b.reduce(group[to], src, landing, {t.recv});
       }
     }
     reduced = std::move(next);
@@ -150,8 +157,11 @@ std::vector<Deps> ring_all_gather(PlanBuilder& b, const std::vector<std::int32_t
       for (std::int32_t c = 0; c < chunks; ++c) {
         const Span& piece = pieces[seg][c];
         const Region region{buf, piece.offset, piece.bytes};
+        // The previous receive of this chunk carries `entry` forward (see ring_reduce_scatter).
         Deps send_deps = k == 0 ? entry[i] : Deps{received[i][c]};
-        next[to][c] = b.transfer(group[i], region, std::move(send_deps), group[to], region, entry[to]).recv;
+        Deps recv_deps = k == 0 ? entry[to] : Deps{received[to][c]};
+        next[to][c] =
+            b.transfer(group[i], region, std::move(send_deps), group[to], region, std::move(recv_deps)).recv;
       }
     }
     received = std::move(next);
