@@ -91,6 +91,20 @@ TEST(Cli, SimAutoSaysWhichAlgorithmWonEachSize) {
   EXPECT_EQ(rows[2].at("algorithm"), "hierarchical");
 }
 
+TEST(Cli, SimAtClusterScaleUsesTheRingRoundModel) {
+  const auto r = fabtwin({"sim", "--topology", "rail:hosts=512,gpus=8,hosts_per_leaf=32", "-b", "1GiB", "-e",
+                          "1GiB", "--json", "-"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("run").at("model"), "ring-rounds");
+  EXPECT_EQ(j.at("run").at("ranks"), 4096);
+  EXPECT_GT(j.at("rows")[0].at("busbw_gbps").get<double>(), 0.0);
+  const auto tree =
+      fabtwin({"sim", "--topology", "rail:hosts=512,gpus=8,hosts_per_leaf=32", "--algo", "tree"});
+  EXPECT_EQ(tree.code, 2);
+  EXPECT_NE(tree.err.find("only ring has a closed-form model"), std::string::npos) << tree.err;
+}
+
 TEST(Cli, BadValuesAreErrorsNamingTheOption) {
   auto r = fabtwin({"sim", "-b", "1GiB", "-e", "1MiB"});
   EXPECT_EQ(r.code, 2);

@@ -62,6 +62,10 @@ void write_trace(const std::string& path, const coll::RunResult& run) {
   }
 }
 
+// Above this many ranks a ring plan (about 5n^2 steps) stops fitting in memory and time, and the
+// ring's closed-form round model answers instead.
+constexpr std::int32_t kLargestPlannedAllReduce = 2048;
+
 void print_catalog(std::ostream& out) {
   for (const auto& a : coll::algorithm_catalog()) {
     char line[256];
@@ -118,17 +122,46 @@ void add_sim_command(CLI::App& app, std::ostream& out, int& exit_code) {
     const std::vector<std::string> candidates =
         args->algo == "auto" ? coll::algorithms_for(c) : std::vector<std::string>{args->algo};
 
+    const bool at_scale = c == coll::Collective::all_reduce && ranks > kLargestPlannedAllReduce;
+    if (at_scale && args->algo != "ring" && args->algo != "auto") {
+      throw std::invalid_argument(
+          "--algo " + args->algo + " over " + std::to_string(ranks) +
+          " ranks: its plan is too large to build; above " + std::to_string(kLargestPlannedAllReduce) +
+          " ranks only ring has a closed-form model (use --algo ring or fewer --ranks)");
+    }
+    if (at_scale && !args->trace.empty()) {
+      throw std::invalid_argument("--trace needs a plan, and above " +
+                                  std::to_string(kLargestPlannedAllReduce) +
+                                  " ranks the ring is predicted in closed form (use fewer --ranks)");
+    }
     const bool table_to_stdout = args->json != "-";
     if (table_to_stdout) {
       out << "# fabtwin sim: backend " << args->backend << ", " << ranks << " ranks on " << topology.name
           << "\n";
       out << "# " << coll::to_string(c) << ", algorithm " << args->algo << ", ECMP seed " << args->seed
-          << "\n#\n";
+          << "\n";
+      if (at_scale) {
+        out << "# above " << kLargestPlannedAllReduce
+            << " ranks: ring only, by its closed-form round model (a plan would have about "
+            << 5.0 * ranks * ranks << " steps)\n";
+      }
+      out << "#\n";
       print_table_header(out);
     }
     nlohmann::json rows = nlohmann::json::array();
     std::optional<Evaluated> last;
     for (std::uint64_t size : sizes) {
+      if (at_scale) {
+        const auto est = coll::predict_ring_all_reduce(router, ranks, size, options.dtype, params);
+        const std::uint64_t count = size / coll::element_size(options.dtype);
+        const std::uint64_t bytes = count * coll::element_size(options.dtype);
+        const auto bw = coll::bandwidth(c, ranks, Bytes(bytes), est.time);
+        const ResultRow row{bytes,  count,    options.dtype, options.op,   -1,
+                            "ring", est.time, bw.algbw_gbps, bw.busbw_gbps};
+        if (table_to_stdout) print_table_row(out, row);
+        rows.push_back(to_json(row, args->backend));
+        continue;
+      }
       std::optional<Evaluated> best;
       std::string reasons;
       for (const auto& algo : candidates) {
@@ -175,6 +208,7 @@ void add_sim_command(CLI::App& app, std::ostream& out, int& exit_code) {
            {{"backend", args->backend},
             {"collective", coll::to_string(c)},
             {"algorithm", args->algo},
+            {"model", at_scale ? "ring-rounds" : "plan"},
             {"ranks", ranks},
             {"dtype", coll::to_string(options.dtype)},
             {"op", coll::to_string(options.op)},

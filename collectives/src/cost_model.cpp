@@ -171,4 +171,51 @@ Prediction predict(const Plan& plan, const topo::Router& router, const CostParam
   return p;
 }
 
+RingRoundEstimate predict_ring_all_reduce(const topo::Router& router, std::int32_t ranks,
+                                          std::uint64_t size_bytes, DataType dtype,
+                                          const CostParams& params) {
+  const auto& topology = router.topology();
+  if (ranks < 1 || ranks > topology.rank_count()) {
+    throw std::invalid_argument("ring estimate: " + std::to_string(ranks) + " ranks on topology " +
+                                topology.name + ", which places " + std::to_string(topology.rank_count()));
+  }
+  RingRoundEstimate est;
+  const std::uint64_t elem = element_size(dtype);
+  const std::uint64_t count = size_bytes / elem;
+  const Bytes buffer(count * elem);
+  est.time = transfer_time(buffer, params.copy_rate);
+  if (ranks == 1) return est;
+  const auto n = static_cast<std::uint64_t>(ranks);
+  const Bytes segment(((count + n - 1) / n) * elem);
+  const double bits = segment.bits();
+
+  const auto& links = topology.links;
+  std::vector<std::uint32_t> flows_on(links.size() * 2, 0);
+  std::vector<topo::Path> paths(ranks);
+  auto lane = [](const topo::Hop& h) { return 2u * h.link + (h.forward ? 0u : 1u); };
+  for (std::int32_t r = 0; r < ranks; ++r) {
+    const std::int32_t next = (r + 1) % ranks;
+    paths[r] = router.rank_path(r, next, pair_key(r, next), params.ecmp_seed);
+    for (const auto& hop : paths[r]) ++flows_on[lane(hop)];
+  }
+  for (std::int32_t r = 0; r < ranks; ++r) {
+    Seconds latency = params.per_message;
+    double drain = 0.0;
+    for (const auto& hop : paths[r]) {
+      const auto& link = links[hop.link];
+      latency += link.latency;
+      drain = std::max(drain, bits * flows_on[lane(hop)] / link.bandwidth.count());
+      if (flows_on[lane(hop)] > est.most_flows_on_a_link) {
+        est.most_flows_on_a_link = flows_on[lane(hop)];
+        est.busiest = {hop.link, hop.forward, segment.count() * flows_on[lane(hop)], flows_on[lane(hop)],
+                       flows_on[lane(hop)]};
+      }
+    }
+    est.round = std::max(est.round, latency + Seconds(drain));
+  }
+  const Seconds reduce = transfer_time(segment, params.reduce_rate);
+  est.time += (est.round + reduce) * static_cast<double>(n - 1) + est.round * static_cast<double>(n - 1);
+  return est;
+}
+
 }  // namespace fabtwin::coll
