@@ -126,3 +126,45 @@ TEST(Cli, BadValuesAreErrorsNamingTheOption) {
 
 }  // namespace
 }  // namespace fabtwin::cli
+
+namespace fabtwin::cli {
+namespace {
+
+TEST(Cli, OptionsThatDoNotApplyAreErrorsNotSilentlyIgnored) {
+  auto r = fabtwin({"plan", "--inplace"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--inplace applies to --verify"), std::string::npos) << r.err;
+  r = fabtwin({"plan", "--ranks-per-host", "4", "--topology", "fat-tree:k=4"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--ranks-per-host applies without --topology"), std::string::npos) << r.err;
+  r = fabtwin({"sim", "-t", "fat-tree:k=4", "-b", "0"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("at least 1 byte"), std::string::npos) << r.err;
+  r = fabtwin({"sim", "-t", "fat-tree:k=4", "--algo", "bogus"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("known: ring, tree"), std::string::npos) << r.err;
+  r = fabtwin({"plan", "--ranks", "0"});
+  EXPECT_EQ(r.code, 2);
+}
+
+TEST(Cli, PlansTooLargeToHoldAreRefusedUpFront) {
+  const auto r = fabtwin({"plan", "--algo", "direct", "--ranks", "20000", "--size", "1MiB"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("would have about"), std::string::npos) << r.err;
+}
+
+TEST(Cli, CollectivesWithoutAReductionPrintRedopNone) {
+  const auto r = fabtwin(
+      {"sim", "-t", "fat-tree:k=4", "--collective", "all_gather", "-b", "1MiB", "-e", "1MiB", "--json", "-"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out).at("rows")[0].at("op"), "none");
+}
+
+TEST(Cli, LargeRankCountsStillPairEveryTransferExactly) {
+  // 100,000 ranks: rank-pair keys must not collide (they once shared a 64-bit packing).
+  const auto r = fabtwin({"plan", "--algo", "recursive-doubling", "--ranks", "100000", "--size", "8"});
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
+}  // namespace
+}  // namespace fabtwin::cli

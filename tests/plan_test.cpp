@@ -163,3 +163,20 @@ TEST(Runner, TraceHasEveryStepOnceWithItsKindPeerAndBytes) {
 
 }  // namespace
 }  // namespace fabtwin::coll
+
+namespace fabtwin::coll {
+namespace {
+
+TEST(Validate, DeadlockMessageNamesATransferThatNeverCompleted) {
+  Plan p = swap_plan();
+  std::swap(p.ranks[0].steps[1], p.ranks[0].steps[2]);
+  p.ranks[0].steps[2].deps = {1};
+  std::swap(p.ranks[1].steps[1], p.ranks[1].steps[2]);
+  p.ranks[1].steps[2].deps = {1};
+  const std::string e = validation_error(p);
+  // Step 0 is a copy that completes; the report must point at the stuck receive.
+  EXPECT_NE(e.find("rank 0 step 1 (recv peer 1 tag 0): can never complete"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace fabtwin::coll

@@ -4,6 +4,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "fabtwin/coll/plan.hpp"
 #include "fabtwin/version.hpp"
 
 namespace fabtwin::cli {
@@ -39,9 +40,19 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     }
     err << "run 'fabtwin --help' for the subcommands\n";
     return 2;
-  } catch (const std::exception& e) {
+  } catch (const coll::InvalidPlan& e) {
+    err << "fabtwin: internal error: an algorithm built an invalid plan: " << e.what()
+        << "\nplease report this with the command line\n";
+    return 3;
+  } catch (const std::bad_alloc&) {
+    err << "fabtwin: error: out of memory: use fewer ranks, a smaller size or fewer --chunks\n";
+    return 2;
+  } catch (const std::invalid_argument& e) {
     err << "fabtwin: error: " << e.what() << "\n";
     return 2;
+  } catch (const std::exception& e) {
+    err << "fabtwin: internal error: " << e.what() << "\nplease report this with the command line\n";
+    return 3;
   }
   return exit_code;
 }

@@ -11,7 +11,7 @@ class App;
 
 namespace fabtwin::cli {
 
-// Exit codes: 0 success, 1 a check failed (wrong data, regression), 2 unusable input.
+// Exit codes: 0 success, 1 a check failed (wrong data, regression), 2 unusable input, 3 internal error.
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 // Each subcommand registers itself; `out` receives tables and summaries.

@@ -1,6 +1,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 #include <optional>
 #include <ostream>
 
@@ -81,10 +82,10 @@ void add_plan_command(CLI::App& app, std::ostream& out, int& exit_code) {
       app.add_subcommand("plan", "Build a collective's plan, show its shape, and optionally verify it");
   cmd->add_option("-a,--algo", args->algo, "algorithm (see 'fabtwin sim --list')")->capture_default_str();
   cmd->add_option("-n,--ranks", args->ranks, "ranks (default: every rank of --topology, else 8)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, std::numeric_limits<std::int32_t>::max()));
   cmd->add_option("--ranks-per-host", args->ranks_per_host,
                   "without --topology: ranks per host for the hierarchical algorithm")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, std::numeric_limits<std::int32_t>::max()));
   cmd->add_option("-s,--size", args->size, "message size as nccl-tests counts it (64MiB, 1G, 4099)")
       ->capture_default_str();
   cmd->add_option("-t,--topology", args->topology, "fabric to place the ranks on (preset or .json)");
@@ -93,6 +94,12 @@ void add_plan_command(CLI::App& app, std::ostream& out, int& exit_code) {
   cmd->add_option("--seed", args->seed, "random data seed for --verify")->capture_default_str();
   add_collective_options(*cmd, args->coll);
   cmd->callback([args, &out, &exit_code] {
+    if (args->in_place && !args->verify)
+      throw std::invalid_argument("--inplace applies to --verify; add --verify");
+    if (args->ranks_per_host > 0 && !args->topology.empty()) {
+      throw std::invalid_argument(
+          "--ranks-per-host applies without --topology; the topology places the ranks");
+    }
     std::optional<topo::Topology> topology;
     if (!args->topology.empty()) topology = topo::topology_from_spec(args->topology);
     const std::int32_t ranks = resolve_ranks(args->ranks, topology ? &*topology : nullptr, 8);

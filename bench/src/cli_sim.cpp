@@ -1,4 +1,5 @@
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <limits>
@@ -51,7 +52,7 @@ Evaluated evaluate(coll::Collective c, const std::string& algo, const coll::Grou
 
 void write_trace(const std::string& path, const coll::RunResult& run) {
   std::ofstream f(path);
-  if (!f) throw std::runtime_error("cannot write trace " + path + ": check that its folder exists");
+  if (!f) throw std::invalid_argument("cannot write trace " + path + ": check that its folder exists");
   f << "rank,step,kind,peer,bytes,ready_us,start_us,end_us\n";
   char line[200];
   for (const auto& t : run.trace) {
@@ -84,7 +85,7 @@ void add_sim_command(CLI::App& app, std::ostream& out, int& exit_code) {
   cmd->add_option("-a,--algo", args->algo, "algorithm, or auto for the fastest per size")
       ->capture_default_str();
   cmd->add_option("-n,--ranks", args->ranks, "ranks (default: every rank the topology places)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, std::numeric_limits<std::int32_t>::max()));
   cmd->add_option("-b,--minbytes", args->minbytes, "smallest size")->capture_default_str();
   cmd->add_option("-e,--maxbytes", args->maxbytes, "largest size")->capture_default_str();
   cmd->add_option("-f,--stepfactor", args->factor, "multiply the size by this between rows")
@@ -122,6 +123,19 @@ void add_sim_command(CLI::App& app, std::ostream& out, int& exit_code) {
     const std::vector<std::string> candidates =
         args->algo == "auto" ? coll::algorithms_for(c) : std::vector<std::string>{args->algo};
 
+    if (args->algo != "auto") {
+      const auto known = coll::algorithms_for(c);
+      if (std::find(known.begin(), known.end(), args->algo) == known.end()) {
+        std::string list;
+        for (const auto& a : known) list += (list.empty() ? "" : ", ") + a;
+        throw std::invalid_argument("--algo: unknown " + std::string(coll::to_string(c)) + " algorithm \"" +
+                                    args->algo + "\" (known: " + list + ", auto)");
+      }
+    }
+    if (sizes.front() == 0) {
+      throw std::invalid_argument(
+          "-b/--minbytes must be at least 1 byte: a zero-byte collective has no bandwidth");
+    }
     const bool at_scale = c == coll::Collective::all_reduce && ranks > kLargestPlannedAllReduce;
     if (at_scale && args->algo != "ring" && args->algo != "auto") {
       throw std::invalid_argument(
@@ -168,6 +182,8 @@ void add_sim_command(CLI::App& app, std::ostream& out, int& exit_code) {
         try {
           Evaluated e = evaluate(c, algo, group, size, options, router, params);
           if (!best || e.prediction.time < best->prediction.time) best = std::move(e);
+        } catch (const coll::InvalidPlan&) {
+          throw;
         } catch (const std::invalid_argument& err) {
           if (candidates.size() == 1) throw;
           reasons += std::string("\n  ") + algo + ": " + err.what();
@@ -175,9 +191,11 @@ void add_sim_command(CLI::App& app, std::ostream& out, int& exit_code) {
       }
       if (!best) throw std::invalid_argument("no algorithm can run this collective:" + reasons);
       const auto bw = coll::bandwidth(c, ranks, Bytes(best->plan.size_bytes), best->prediction.time);
-      const ResultRow row{best->plan.size_bytes, best->plan.count, best->plan.dtype,
-                          best->plan.op,         best->plan.root,  best->plan.algorithm,
-                          best->prediction.time, bw.algbw_gbps,    bw.busbw_gbps};
+      ResultRow row{best->plan.size_bytes, best->plan.count, best->plan.dtype,
+                    best->plan.op,         best->plan.root,  best->plan.algorithm,
+                    best->prediction.time, bw.algbw_gbps,    bw.busbw_gbps};
+      row.reduces = c == coll::Collective::all_reduce || c == coll::Collective::reduce_scatter ||
+                    c == coll::Collective::reduce;
       if (table_to_stdout) print_table_row(out, row);
       rows.push_back(to_json(row, args->backend));
       last = std::move(best);

@@ -40,7 +40,7 @@ void add_topo_command(CLI::App& app, std::ostream& out, int& exit_code) {
     if (!args->export_file.empty()) topo::write_topology_file(t, args->export_file);
     if (!args->dot.empty()) {
       std::ofstream f(args->dot);
-      if (!f) throw std::runtime_error("cannot write " + args->dot + ": check that its folder exists");
+      if (!f) throw std::invalid_argument("cannot write " + args->dot + ": check that its folder exists");
       topo::write_dot(t, f);
     }
     exit_code = 0;

@@ -66,7 +66,7 @@ void add_collective_options(CLI::App& cmd, CollectiveOptions& o) {
   cmd.add_option("-o,--op", o.op, "sum, prod, min, max")->capture_default_str();
   cmd.add_option("-r,--root", o.root, "root rank of broadcast and reduce")->capture_default_str();
   cmd.add_option("--chunks", o.chunks, "pipelining depth per segment (0: from the size)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Range(0, 1 << 16))
       ->capture_default_str();
 }
 
@@ -103,9 +103,10 @@ void write_json_output(const std::string& path, const nlohmann::json& j, std::os
     return;
   }
   std::ofstream f(path);
-  if (!f) throw std::runtime_error("cannot write " + path + ": check that its folder exists and is writable");
+  if (!f)
+    throw std::invalid_argument("cannot write " + path + ": check that its folder exists and is writable");
   f << j.dump(2) << "\n";
-  if (!f) throw std::runtime_error("writing " + path + " failed (disk full?)");
+  if (!f) throw std::invalid_argument("writing " + path + " failed (disk full?)");
 }
 
 nlohmann::json provenance(const topo::Topology* topology) {

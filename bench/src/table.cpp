@@ -20,8 +20,8 @@ void print_table_row(std::ostream& out, const ResultRow& row) {
   char line[256];
   std::snprintf(line, sizeof line, "%12llu %13llu %9s %7s %5d   %-18s %12.2f %8.2f %8.2f\n",
                 static_cast<unsigned long long>(row.size_bytes), static_cast<unsigned long long>(row.count),
-                coll::to_string(row.dtype), coll::to_string(row.op), row.root, row.algorithm.c_str(),
-                row.time.micros(), row.algbw_gbps, row.busbw_gbps);
+                coll::to_string(row.dtype), row.reduces ? coll::to_string(row.op) : "none", row.root,
+                row.algorithm.c_str(), row.time.micros(), row.algbw_gbps, row.busbw_gbps);
   out << line;
 }
 
@@ -29,7 +29,7 @@ nlohmann::json to_json(const ResultRow& row, const std::string& backend) {
   return {{"size_bytes", row.size_bytes},
           {"count", row.count},
           {"dtype", coll::to_string(row.dtype)},
-          {"op", coll::to_string(row.op)},
+          {"op", row.reduces ? coll::to_string(row.op) : "none"},
           {"root", row.root},
           {"algorithm", row.algorithm},
           {"time_s", row.time.count()},

@@ -22,6 +22,7 @@ struct ResultRow {
   Seconds time;
   double algbw_gbps = 0.0;
   double busbw_gbps = 0.0;
+  bool reduces = true;  // nccl-tests prints redop "none" for collectives without a reduction
 };
 
 void print_table_header(std::ostream& out);

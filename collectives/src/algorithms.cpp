@@ -1,6 +1,7 @@
 #include "fabtwin/coll/algorithms.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <map>
 #include <sstream>
@@ -530,6 +531,30 @@ void all_to_all_ring(Context& cx) {
   }
 }
 
+// Steps cost about 120 bytes each; refuse plans that would not fit this machine rather than thrash.
+constexpr double kMaxPlanSteps = 1e8;
+
+void check_plan_size(Collective c, const std::string& algorithm, std::int32_t n, std::uint64_t size_bytes,
+                     const AlgoOptions& options) {
+  const double ranks = n;
+  const double per_rank = std::max(1.0, static_cast<double>(size_bytes) / ranks);
+  const double chunks = options.chunks > 0
+                            ? options.chunks
+                            : std::min<double>(kMaxChunks, std::ceil(per_rank / kDefaultChunkBytes));
+  const bool quadratic = algorithm == "direct" || algorithm == "hierarchical" ||
+                         (algorithm == "ring" && c != Collective::broadcast && c != Collective::reduce);
+  const double estimate =
+      quadratic ? 5.0 * ranks * ranks * chunks : 10.0 * ranks * std::max(1.0, std::log2(ranks)) * chunks;
+  if (estimate > kMaxPlanSteps) {
+    std::ostringstream msg;
+    msg << to_string(c) << "/" << algorithm << " over " << n << " ranks would have about " << estimate
+        << " steps, more than the " << kMaxPlanSteps << " a plan may hold (about 120 bytes each): use fewer "
+        << "ranks or --chunks"
+        << (c == Collective::all_reduce ? ", or the ring's closed-form model in fabtwin sim" : "");
+    throw std::invalid_argument(msg.str());
+  }
+}
+
 using Builder = std::function<void(Context&)>;
 
 struct Entry {
@@ -674,6 +699,7 @@ Plan make_plan(Collective c, const std::string& algorithm, const Group& group, s
       break;
   }
   plan.size_bytes = plan.count * elem;
+  check_plan_size(c, algorithm, n, plan.size_bytes, options);
   for (std::int32_t r = 0; r < n; ++r) {
     plan.ranks[r].input_bytes = in;
     plan.ranks[r].output_bytes = (c == Collective::reduce && r != plan.root) ? 0 : out;

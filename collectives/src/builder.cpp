@@ -1,7 +1,9 @@
 #include "builder.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
+#include <string>
 
 namespace fabtwin::coll::detail {
 
@@ -28,6 +30,9 @@ StepIndex PlanBuilder::add(std::int32_t rank, Step s) {
   auto& flags = has_dependent_.at(rank);
   std::sort(s.deps.begin(), s.deps.end());
   s.deps.erase(std::unique(s.deps.begin(), s.deps.end()), s.deps.end());
+  if (steps.size() >= std::numeric_limits<StepIndex>::max()) {
+    throw std::length_error("rank " + std::to_string(rank) + " would have more than 2^32 steps");
+  }
   for (StepIndex d : s.deps) flags.at(d) = true;
   steps.push_back(std::move(s));
   flags.push_back(false);
@@ -46,7 +51,12 @@ PlanBuilder::Transfer PlanBuilder::transfer(std::int32_t src, Region from, Deps 
                                             Region to, Deps recv_deps) {
   if (from.bytes != to.bytes) throw std::logic_error("PlanBuilder::transfer: size mismatch");
   const std::uint64_t key = static_cast<std::uint64_t>(src) << 32 | static_cast<std::uint32_t>(dst);
-  const std::uint32_t tag = next_tag_[key]++;
+  std::uint32_t& next = next_tag_[key];
+  if (next == std::numeric_limits<std::uint32_t>::max()) {
+    throw std::length_error("more than 2^32 transfers from rank " + std::to_string(src) + " to rank " +
+                            std::to_string(dst));
+  }
+  const std::uint32_t tag = next++;
   Transfer t;
   t.send = add(src, Step{StepKind::send, dst, from, Region{}, tag, std::move(send_deps)});
   t.recv = add(dst, Step{StepKind::recv, src, Region{}, to, tag, std::move(recv_deps)});

@@ -33,7 +33,7 @@ AnalyticBackend::AnalyticBackend(const Plan& plan, const topo::Router& router, c
 
   // Pair every send with its receive.
   transfer_of_.resize(n);
-  std::unordered_map<std::uint64_t, std::uint32_t> open;
+  std::unordered_map<TransferKey, std::uint32_t, TransferKeyHash> open;
   for (std::int32_t r = 0; r < n; ++r) {
     const auto& steps = plan.ranks[r].steps;
     transfer_of_[r].assign(steps.size(), UINT32_MAX);
@@ -41,8 +41,7 @@ AnalyticBackend::AnalyticBackend(const Plan& plan, const topo::Router& router, c
       const Step& s = steps[i];
       if (s.kind != StepKind::send) continue;
       transfer_of_[r][i] = static_cast<std::uint32_t>(transfers_.size());
-      open.emplace(pair_key(r, s.peer) ^ (static_cast<std::uint64_t>(s.tag) * 0x9e3779b97f4a7c15ull),
-                   static_cast<std::uint32_t>(transfers_.size()));
+      open.emplace(TransferKey{r, s.peer, s.tag}, static_cast<std::uint32_t>(transfers_.size()));
       transfers_.push_back({{r, i}, {-1, 0}, Seconds(0)});
     }
   }
@@ -51,7 +50,7 @@ AnalyticBackend::AnalyticBackend(const Plan& plan, const topo::Router& router, c
     for (StepIndex i = 0; i < steps.size(); ++i) {
       const Step& s = steps[i];
       if (s.kind != StepKind::recv) continue;
-      auto it = open.find(pair_key(s.peer, r) ^ (static_cast<std::uint64_t>(s.tag) * 0x9e3779b97f4a7c15ull));
+      auto it = open.find(TransferKey{s.peer, r, s.tag});
       if (it == open.end()) {
         throw std::invalid_argument("rank " + std::to_string(r) + " step " + std::to_string(i) +
                                     ": recv without a matching send (validate the plan first)");

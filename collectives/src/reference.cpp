@@ -11,11 +11,6 @@ namespace fabtwin::coll {
 
 namespace {
 
-std::uint64_t transfer_key(std::int32_t from, std::int32_t to, std::uint32_t tag) {
-  return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(from)) << 48) ^
-         (static_cast<std::uint64_t>(static_cast<std::uint32_t>(to)) << 32) ^ tag;
-}
-
 // In NCCL's in-place mode one allocation holds both buffers; these are the byte offsets of the input
 // and output inside it for rank `r`.
 std::pair<std::uint64_t, std::uint64_t> in_place_offsets(const Plan& plan, std::int32_t r) {
@@ -99,8 +94,8 @@ void ReferenceBackend::post(StepRef ref, Seconds) {
       break;
   }
   const bool is_send = s.kind == StepKind::send;
-  const std::uint64_t key =
-      is_send ? transfer_key(ref.rank, s.peer, s.tag) : transfer_key(s.peer, ref.rank, s.tag);
+  const TransferKey key =
+      is_send ? TransferKey{ref.rank, s.peer, s.tag} : TransferKey{s.peer, ref.rank, s.tag};
   auto& mine = is_send ? waiting_sends_ : waiting_recvs_;
   auto& theirs = is_send ? waiting_recvs_ : waiting_sends_;
   auto it = theirs.find(key);

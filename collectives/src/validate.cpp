@@ -21,7 +21,7 @@ std::string where(const Plan& plan, std::int32_t rank, StepIndex i) {
 }
 
 [[noreturn]] void fail(const Plan& plan, std::int32_t rank, StepIndex i, const std::string& what) {
-  throw std::invalid_argument(where(plan, rank, i) + ": " + what);
+  throw InvalidPlan(where(plan, rank, i) + ": " + what);
 }
 
 std::uint64_t buffer_size(const RankPlan& rp, BufferKind b) {
@@ -110,25 +110,19 @@ void check_steps(const Plan& plan) {
   }
 }
 
-std::uint64_t pair_key(std::int32_t from, std::int32_t to, std::uint32_t tag, std::int32_t n) {
-  return (static_cast<std::uint64_t>(from) * static_cast<std::uint64_t>(n) + static_cast<std::uint64_t>(to))
-             << 32 |
-         tag;
-}
-
 // partner[r][i]: the matching step of a send or recv, as (rank, step).
 using Partners = std::vector<std::vector<std::pair<std::int32_t, StepIndex>>>;
 
 Partners match_transfers(const Plan& plan) {
   const std::int32_t n = plan.rank_count();
   Partners partner(n);
-  std::unordered_map<std::uint64_t, std::pair<std::int32_t, StepIndex>> sends;
+  std::unordered_map<TransferKey, std::pair<std::int32_t, StepIndex>, TransferKeyHash> sends;
   for (std::int32_t r = 0; r < n; ++r) {
     partner[r].assign(plan.ranks[r].steps.size(), {-1, 0});
     for (StepIndex i = 0; i < plan.ranks[r].steps.size(); ++i) {
       const Step& s = plan.ranks[r].steps[i];
       if (s.kind != StepKind::send) continue;
-      if (!sends.emplace(pair_key(r, s.peer, s.tag, n), std::make_pair(r, i)).second) {
+      if (!sends.emplace(TransferKey{r, s.peer, s.tag}, std::make_pair(r, i)).second) {
         fail(plan, r, i, "a second send with the same peer and tag");
       }
     }
@@ -137,7 +131,7 @@ Partners match_transfers(const Plan& plan) {
     for (StepIndex i = 0; i < plan.ranks[r].steps.size(); ++i) {
       const Step& s = plan.ranks[r].steps[i];
       if (s.kind != StepKind::recv) continue;
-      auto it = sends.find(pair_key(s.peer, r, s.tag, n));
+      auto it = sends.find(TransferKey{s.peer, r, s.tag});
       if (it == sends.end()) fail(plan, r, i, "no matching send on rank " + std::to_string(s.peer));
       const auto [sr, si] = it->second;
       const Step& send = plan.ranks[sr].steps[si];
@@ -169,6 +163,7 @@ void check_progress(const Plan& plan, const Partners& partner) {
   std::vector<std::vector<std::uint32_t>> missing(n);
   std::vector<std::vector<std::vector<StepIndex>>> dependents(n);
   std::vector<std::vector<bool>> posted(n);
+  std::vector<std::vector<bool>> completed(n);
   std::deque<std::pair<std::int32_t, StepIndex>> ready;
   std::size_t done = 0;
   std::size_t total = 0;
@@ -178,6 +173,7 @@ void check_progress(const Plan& plan, const Partners& partner) {
     missing[r].resize(steps.size());
     dependents[r].resize(steps.size());
     posted[r].assign(steps.size(), false);
+    completed[r].assign(steps.size(), false);
     for (StepIndex i = 0; i < steps.size(); ++i) {
       missing[r][i] = static_cast<std::uint32_t>(steps[i].deps.size());
       for (StepIndex d : steps[i].deps) dependents[r][d].push_back(i);
@@ -186,6 +182,7 @@ void check_progress(const Plan& plan, const Partners& partner) {
   }
   auto complete = [&](std::int32_t r, StepIndex i) {
     ++done;
+    completed[r][i] = true;
     for (StepIndex d : dependents[r][i]) {
       if (--missing[r][d] == 0) ready.emplace_back(r, d);
     }
@@ -207,7 +204,7 @@ void check_progress(const Plan& plan, const Partners& partner) {
   if (done == total) return;
   for (std::int32_t r = 0; r < n; ++r) {
     for (StepIndex i = 0; i < plan.ranks[r].steps.size(); ++i) {
-      if (posted[r][i]) {
+      if (posted[r][i] && !completed[r][i]) {
         const auto [pr, pi] = partner[r][i];
         fail(plan, r, i,
              "can never complete: its partner, rank " + std::to_string(pr) + " step " + std::to_string(pi) +
@@ -215,9 +212,12 @@ void check_progress(const Plan& plan, const Partners& partner) {
       }
     }
   }
-  throw std::invalid_argument("plan " + std::string(to_string(plan.collective)) + "/" + plan.algorithm +
-                              ": no step can start (dependency cycle)");
+  throw InvalidPlan("plan " + std::string(to_string(plan.collective)) + "/" + plan.algorithm +
+                    ": no step can start (dependency cycle)");
 }
+
+// The ordering bitsets cost steps^2 / 8 bytes per rank: 128 MiB at this limit.
+constexpr std::size_t kMaxRaceCheckedSteps = 32768;
 
 // Two steps of one rank that touch overlapping bytes, at least one writing, must be ordered by
 // dependencies: a backend may run any two unordered steps at once (an RDMA write can land in a
@@ -226,6 +226,12 @@ void check_races(const Plan& plan) {
   for (std::int32_t r = 0; r < plan.rank_count(); ++r) {
     const auto& steps = plan.ranks[r].steps;
     const std::size_t s = steps.size();
+    if (s > kMaxRaceCheckedSteps) {
+      throw std::invalid_argument(
+          "plan " + std::string(to_string(plan.collective)) + "/" + plan.algorithm + ": rank " +
+          std::to_string(r) + " has " + std::to_string(s) + " steps; the race check orders at most " +
+          std::to_string(kMaxRaceCheckedSteps) + " per rank (use fewer ranks or chunks)");
+    }
     const std::size_t words = (s + 63) / 64;
     std::vector<std::uint64_t> before(s * words, 0);  // before[i]: bitset of steps ordered before i
     for (std::size_t i = 0; i < s; ++i) {
@@ -282,9 +288,9 @@ void check_output_written(const Plan& plan) {
       covered = std::max(covered, e);
     }
     if (covered < rp.output_bytes) {
-      throw std::invalid_argument("plan " + std::string(to_string(plan.collective)) + "/" + plan.algorithm +
-                                  ": rank " + std::to_string(r) + ": no step writes output bytes from " +
-                                  std::to_string(covered) + " (of " + std::to_string(rp.output_bytes) + ")");
+      throw InvalidPlan("plan " + std::string(to_string(plan.collective)) + "/" + plan.algorithm + ": rank " +
+                        std::to_string(r) + ": no step writes output bytes from " + std::to_string(covered) +
+                        " (of " + std::to_string(rp.output_bytes) + ")");
     }
   }
 }

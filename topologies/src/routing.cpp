@@ -127,7 +127,7 @@ std::optional<Path> Router::up_down_path(NodeId src_nic, NodeId dst_nic, std::ui
         if (tier_[e.peer] < 1) continue;
         const bool down = tier_[e.peer] < tier_[at];
         if (descend && down && has(reach_, e.peer, target)) candidates.push_back(e);
-        if (!descend && !down && has(reach_, e.peer, target)) candidates.push_back(e);
+        if (!descend && tier_[e.peer] > tier_[at] && has(reach_, e.peer, target)) candidates.push_back(e);
       }
       // Going up: prefer a switch whose subtree already holds the target (shortest), else any
       // switch from which it can still be reached.
@@ -235,6 +235,25 @@ Path Router::rank_path(std::int32_t src_rank, std::int32_t dst_rank, std::uint64
         middle->insert(middle->begin(), *out);
         middle->push_back(*in);
         return *middle;
+      }
+      // PXN: over NVLink to a GPU of the same host whose NIC does reach the destination's NIC (in a
+      // rail-only fabric, the GPU on the destination's rail), then out through that NIC.
+      for (const auto& to_nvs : adj_.out[src.gpu]) {
+        if (nodes[to_nvs.peer].kind != NodeKind::nvswitch) continue;
+        for (const auto& to_gpu : adj_.out[to_nvs.peer]) {
+          if (to_gpu.peer == src.gpu || nodes[to_gpu.peer].kind != NodeKind::gpu) continue;
+          for (const auto& to_nic : adj_.out[to_gpu.peer]) {
+            if (nodes[to_nic.peer].kind != NodeKind::nic) continue;
+            auto middle = up_down_path(to_nic.peer, dst.nic, flow, seed);
+            if (!middle) continue;
+            Path p{{to_nvs.link, topo_->links[to_nvs.link].a == src.gpu},
+                   {to_gpu.link, topo_->links[to_gpu.link].a == to_nvs.peer},
+                   {to_nic.link, topo_->links[to_nic.link].a == to_gpu.peer}};
+            p.insert(p.end(), middle->begin(), middle->end());
+            p.push_back(*in);
+            return p;
+          }
+        }
       }
     }
   }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,25 @@ struct Step {
   std::uint64_t bytes() const { return kind == StepKind::recv ? dst.bytes : src.bytes; }
 };
 
+// A transfer is named exactly by (sender, receiver, tag); every backend pairs sends and receives by it.
+struct TransferKey {
+  std::int32_t from = 0;
+  std::int32_t to = 0;
+  std::uint32_t tag = 0;
+  bool operator==(const TransferKey&) const = default;
+};
+
+struct TransferKeyHash {
+  std::size_t operator()(const TransferKey& k) const noexcept {
+    std::uint64_t x = (static_cast<std::uint64_t>(static_cast<std::uint32_t>(k.from)) << 32 |
+                       static_cast<std::uint32_t>(k.to)) ^
+                      (static_cast<std::uint64_t>(k.tag) * 0x9e3779b97f4a7c15ull);
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return static_cast<std::size_t>(x ^ (x >> 31));
+  }
+};
+
 struct RankPlan {
   std::vector<Step> steps;
   std::uint64_t input_bytes = 0;
@@ -67,7 +87,14 @@ struct Plan {
   std::size_t step_count() const;
 };
 
-// Throws std::invalid_argument naming the rank and step at fault: dependencies that are not earlier
+// A plan that breaks the rules below. Derives from std::invalid_argument, but a command that built the
+// plan itself treats it as an internal error, not as bad input.
+class InvalidPlan : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// Throws InvalidPlan naming the rank and step at fault: dependencies that are not earlier
 // steps, regions outside their buffer or misaligned to the element size, a send or recv without its
 // partner or with a different size, cross-rank cycles (a plan that would deadlock), two steps that
 // may touch one region at once with at least one writing, or output bytes that no step writes.

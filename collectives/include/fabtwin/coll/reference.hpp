@@ -34,8 +34,8 @@ class ReferenceBackend final : public Backend {
   bool in_place_;
   std::vector<Completion> done_;
   // Posted transfer halves waiting for their partner, keyed by (sender, receiver, tag).
-  std::unordered_map<std::uint64_t, StepRef> waiting_sends_;
-  std::unordered_map<std::uint64_t, StepRef> waiting_recvs_;
+  std::unordered_map<TransferKey, StepRef, TransferKeyHash> waiting_sends_;
+  std::unordered_map<TransferKey, StepRef, TransferKeyHash> waiting_recvs_;
 };
 
 struct VerifyResult {

@@ -31,8 +31,9 @@ class Router {
 
   // Path between two ranks' GPUs. Inside a host: GPU -> NVSwitch -> GPU. Across hosts: GPU -> the
   // rank's NIC -> an up-down path through the tiered network -> NIC -> GPU, as NCCL routes by default.
-  // Where no such path exists (rail-only fabrics between rails, hand-written fabrics without tiers)
-  // it falls back to the shortest path over every link, NVLink forwarding (PXN) included.
+  // Where the rank's NIC cannot reach the destination (rail-only fabrics between rails) it goes over
+  // NVLink to a GPU of the same host whose NIC can (PXN); failing that (fabrics without tiers), the
+  // shortest path over every link.
   Path rank_path(std::int32_t src_rank, std::int32_t dst_rank, std::uint64_t flow, std::uint64_t seed) const;
 
   // Up-down path between two NICs: up through higher tiers until a switch whose subtree holds the
