@@ -157,7 +157,10 @@ TEST(Cli, CollectivesWithoutAReductionPrintRedopNone) {
   const auto r = fabtwin(
       {"sim", "-t", "fat-tree:k=4", "--collective", "all_gather", "-b", "1MiB", "-e", "1MiB", "--json", "-"});
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(nlohmann::json::parse(r.out).at("rows")[0].at("op"), "none");
+  const auto row = nlohmann::json::parse(r.out).at("rows")[0];
+  EXPECT_EQ(row.at("op"), "none");
+  EXPECT_EQ(row.at("size_bytes"), 1 << 20);
+  EXPECT_EQ(row.at("count"), (1 << 20) / 4 / 16);  // per rank, as nccl-tests prints it
 }
 
 TEST(Cli, LargeRankCountsStillPairEveryTransferExactly) {

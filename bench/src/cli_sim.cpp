@@ -196,6 +196,12 @@ void add_sim_command(CLI::App& app, std::ostream& out, int& exit_code) {
                     best->prediction.time, bw.algbw_gbps,    bw.busbw_gbps};
       row.reduces = c == coll::Collective::all_reduce || c == coll::Collective::reduce_scatter ||
                     c == coll::Collective::reduce;
+      // nccl-tests' count column is the count each rank passes to NCCL: per-rank for the collectives
+      // whose size is the whole buffer across ranks.
+      if (c == coll::Collective::reduce_scatter || c == coll::Collective::all_gather ||
+          c == coll::Collective::all_to_all) {
+        row.count = best->plan.count / static_cast<std::uint64_t>(ranks);
+      }
       if (table_to_stdout) print_table_row(out, row);
       rows.push_back(to_json(row, args->backend));
       last = std::move(best);

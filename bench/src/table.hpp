@@ -14,7 +14,7 @@ namespace fabtwin::cli {
 
 struct ResultRow {
   std::uint64_t size_bytes = 0;
-  std::uint64_t count = 0;
+  std::uint64_t count = 0;  // elements per NCCL call, as nccl-tests prints it
   coll::DataType dtype = coll::DataType::float32;
   coll::ReduceOp op = coll::ReduceOp::sum;
   std::int32_t root = -1;
