@@ -116,67 +116,55 @@ std::vector<std::size_t> marks_of(const PlanBuilder& b, const std::vector<std::i
   return marks;
 }
 
+// One ring phase. In round k member i forwards a chunk of segment i-k-1 (reduce-scatter, which then
+// reduces what lands into its own copy) or i-k (all-gather, which receives in place) to member i+1.
+std::vector<Deps> ring_phase(PlanBuilder& b, const std::vector<std::int32_t>& group, BufferKind buf,
+                             const std::vector<Span>& segs, std::int32_t chunks,
+                             const std::vector<Deps>& entry, bool reduce) {
+  const std::size_t m = group.size();
+  const auto marks = marks_of(b, group);
+  const auto pieces = chunk_segments(segs, chunks, b.elem());
+  // forwarded[i][c]: the step that finished the chunk c member i sends next (its last reduce, or its
+  // last receive); received[i][c]: member i's previous receive of chunk c. Only the first round
+  // waits on `entry` directly; later rounds inherit it through these chains, which keeps dependency
+  // lists short when `entry` is a whole previous phase.
+  std::vector<std::vector<StepIndex>> forwarded(m, std::vector<StepIndex>(chunks));
+  std::vector<std::vector<StepIndex>> received(m, std::vector<StepIndex>(chunks));
+  const std::int64_t shift = reduce ? 1 : 0;
+  for (std::size_t k = 0; k + 1 < m; ++k) {
+    std::vector<std::vector<StepIndex>> next(m, std::vector<StepIndex>(chunks));
+    for (std::size_t i = 0; i < m; ++i) {
+      const std::size_t to = (i + 1) % m;
+      const std::size_t seg = mod(static_cast<std::int64_t>(i) - static_cast<std::int64_t>(k) - shift, m);
+      for (std::int32_t c = 0; c < chunks; ++c) {
+        const Span& piece = pieces[seg][c];
+        const Region region{buf, piece.offset, piece.bytes};
+        const Region landing = reduce ? b.scratch(group[to], piece.bytes) : region;
+        Deps send_deps = k == 0 ? entry[i] : Deps{forwarded[i][c]};
+        Deps recv_deps = k == 0 ? entry[to] : Deps{received[to][c]};
+        const auto t =
+            b.transfer(group[i], region, std::move(send_deps), group[to], landing, std::move(recv_deps));
+        received[to][c] = t.recv;
+        next[to][c] = reduce ? b.reduce(group[to], region, landing, {t.recv}) : t.recv;
+      }
+    }
+    forwarded = std::move(next);
+  }
+  return phase_exit(b, group, marks, entry);
+}
+
 }  // namespace
 
 std::vector<Deps> ring_reduce_scatter(PlanBuilder& b, const std::vector<std::int32_t>& group, BufferKind buf,
                                       const std::vector<Span>& segs, std::int32_t chunks,
                                       const std::vector<Deps>& entry) {
-  const std::size_t m = group.size();
-  const auto marks = marks_of(b, group);
-  const auto pieces = chunk_segments(segs, chunks, b.elem());
-  // reduced[i][c]: the reduce that last finished chunk c of the segment member i forwards next;
-  // received[i][c]: member i's previous receive of chunk c. Only the first round waits on `entry`
-  // directly; later rounds inherit it through these chains, which keeps dependency lists short
-  // when `entry` is a whole previous phase.
-  std::vector<std::vector<StepIndex>> reduced(m, std::vector<StepIndex>(chunks));
-  std::vector<std::vector<StepIndex>> received(m, std::vector<StepIndex>(chunks));
-  for (std::size_t k = 0; k + 1 < m; ++k) {
-    std::vector<std::vector<StepIndex>> next(m, std::vector<StepIndex>(chunks));
-    for (std::size_t i = 0; i < m; ++i) {
-      const std::size_t to = (i + 1) % m;
-      const std::size_t seg = mod(static_cast<std::int64_t>(i) - static_cast<std::int64_t>(k) - 1, m);
-      for (std::int32_t c = 0; c < chunks; ++c) {
-        const Span& piece = pieces[seg][c];
-        const Region src{buf, piece.offset, piece.bytes};
-        const Region landing = b.scratch(group[to], piece.bytes);
-        Deps send_deps = k == 0 ? entry[i] : Deps{reduced[i][c]};
-        Deps recv_deps = k == 0 ? entry[to] : Deps{received[to][c]};
-        const auto t =
-            b.transfer(group[i], src, std::move(send_deps), group[to], landing, std::move(recv_deps));
-        received[to][c] = t.recv;
-        next[to][c] = b.reduce(group[to], src, landing, {t.recv});
-      }
-    }
-    reduced = std::move(next);
-  }
-  return phase_exit(b, group, marks, entry);
+  return ring_phase(b, group, buf, segs, chunks, entry, true);
 }
 
 std::vector<Deps> ring_all_gather(PlanBuilder& b, const std::vector<std::int32_t>& group, BufferKind buf,
                                   const std::vector<Span>& segs, std::int32_t chunks,
                                   const std::vector<Deps>& entry) {
-  const std::size_t m = group.size();
-  const auto marks = marks_of(b, group);
-  const auto pieces = chunk_segments(segs, chunks, b.elem());
-  std::vector<std::vector<StepIndex>> received(m, std::vector<StepIndex>(chunks));
-  for (std::size_t k = 0; k + 1 < m; ++k) {
-    std::vector<std::vector<StepIndex>> next(m, std::vector<StepIndex>(chunks));
-    for (std::size_t i = 0; i < m; ++i) {
-      const std::size_t to = (i + 1) % m;
-      const std::size_t seg = mod(static_cast<std::int64_t>(i) - static_cast<std::int64_t>(k), m);
-      for (std::int32_t c = 0; c < chunks; ++c) {
-        const Span& piece = pieces[seg][c];
-        const Region region{buf, piece.offset, piece.bytes};
-        // The previous receive of this chunk carries `entry` forward (see ring_reduce_scatter).
-        Deps send_deps = k == 0 ? entry[i] : Deps{received[i][c]};
-        Deps recv_deps = k == 0 ? entry[to] : Deps{received[to][c]};
-        next[to][c] =
-            b.transfer(group[i], region, std::move(send_deps), group[to], region, std::move(recv_deps)).recv;
-      }
-    }
-    received = std::move(next);
-  }
-  return phase_exit(b, group, marks, entry);
+  return ring_phase(b, group, buf, segs, chunks, entry, false);
 }
 
 }  // namespace fabtwin::coll::detail
