@@ -13,6 +13,7 @@
 #include "fabtwin/topo/metrics.hpp"
 #include "fabtwin/topo/routing.hpp"
 #include "fabtwin/topo/topology.hpp"
+#include "fabtwin/topo/wire.hpp"
 
 namespace fabtwin::topo {
 namespace {
@@ -680,6 +681,35 @@ TEST(Router, RankPathsAndUnreachable) {
     EXPECT_NE(std::string(e.what()).find("h0.nic0"), std::string::npos);
     EXPECT_NE(std::string(e.what()).find("h1.nic0"), std::string::npos);
   }
+}
+
+}  // namespace
+}  // namespace fabtwin::topo
+
+namespace fabtwin::topo {
+namespace {
+
+TEST(Wire, RdmaWritesCarryTheirLinkLayersHeaders) {
+  // 1 MiB in 256 packets of 4096: 82 bytes of RoCEv2/IPv4 framing each (preamble 8, Ethernet 14,
+  // IPv4 20, UDP 8, BTH 12, ICRC 4, FCS 4, gap 12), RETH 16 on the first, immediate 4 on the last.
+  const WireCost roce = rdma_write_on_wire(Bytes(1 << 20), Bytes(4096), LinkLayer::roce);
+  EXPECT_EQ(roce.packets, 256u);
+  EXPECT_EQ(roce.bytes.count(), (1u << 20) + 256u * 82 + 20);
+  // InfiniBand: LRH 8, BTH 12, ICRC 4, VCRC 2.
+  EXPECT_EQ(rdma_write_on_wire(Bytes(1 << 20), Bytes(4096), LinkLayer::infiniband).bytes.count(),
+            (1u << 20) + 256u * 26 + 20);
+  EXPECT_EQ(rdma_write_on_wire(Bytes(4097), Bytes(4096), LinkLayer::roce).packets, 2u);
+  const WireCost empty = rdma_write_on_wire(Bytes(0), Bytes(4096), LinkLayer::roce);
+  EXPECT_EQ(empty.packets, 1u);  // a zero-byte write still sends one packet
+  EXPECT_EQ(empty.bytes.count(), 82u + 20);
+  EXPECT_EQ(rdma_write_on_wire(Bytes(1000), Bytes(4096), LinkLayer::nvlink).bytes.count(), 1000u);
+  EXPECT_THROW(rdma_write_on_wire(Bytes(1), Bytes(0), LinkLayer::roce), std::invalid_argument);
+
+  Link link;
+  link.bandwidth = BitsPerSecond(400e9);
+  link.mtu = Bytes(4096);
+  link.layer = LinkLayer::roce;
+  EXPECT_DOUBLE_EQ(wire_time(Bytes(1 << 20), link).count(), ((1 << 20) + 256.0 * 82 + 20) * 8 / 400e9);
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "fabtwin/topo/wire.hpp"
+
 namespace fabtwin::coll {
 
 namespace {
@@ -42,7 +44,7 @@ AnalyticBackend::AnalyticBackend(const Plan& plan, const topo::Router& router, c
       if (s.kind != StepKind::send) continue;
       transfer_of_[r][i] = static_cast<std::uint32_t>(transfers_.size());
       open.emplace(TransferKey{r, s.peer, s.tag}, static_cast<std::uint32_t>(transfers_.size()));
-      transfers_.push_back({{r, i}, {-1, 0}, Seconds(0)});
+      transfers_.push_back({{r, i}, {-1, 0}, Seconds(0), Seconds(0)});
     }
   }
   for (std::int32_t r = 0; r < n; ++r) {
@@ -79,14 +81,15 @@ AnalyticBackend::AnalyticBackend(const Plan& plan, const topo::Router& router, c
     if (it == paths_.end())
       it = paths_.emplace(key, router.rank_path(s.rank, dst, key, params_.ecmp_seed)).first;
     path_of_[t] = &it->second;
+    const Bytes payload(plan.ranks[s.rank].steps[s.step].src.bytes);
     Seconds latency = params_.per_message;
-    double bottleneck = params_.copy_rate.count();
+    Seconds serialisation = it->second.empty() ? transfer_time(payload, params_.copy_rate) : Seconds(0);
     for (const auto& hop : it->second) {
       latency += links[hop.link].latency;
-      bottleneck = std::min(bottleneck, links[hop.link].bandwidth.count());
+      serialisation = std::max(serialisation, topo::wire_time(payload, links[hop.link]));
     }
     transfers_[t].latency = latency;
-    transfers_[t].bottleneck_bps = bottleneck;
+    transfers_[t].serialisation = serialisation;
   }
 }
 
@@ -115,14 +118,14 @@ void AnalyticBackend::post(StepRef ref, Seconds ready) {
   const topo::Path& path = *path_of_[index];
   const auto& links = router_.topology().links;
   const Step& send = plan_.ranks[t.send.rank].steps[t.send.step];
-  const double bits = static_cast<double>(send.src.bytes) * 8.0;
+  const Bytes payload(send.src.bytes);
   auto lane = [](const topo::Hop& h) { return 2u * h.link + (h.forward ? 0u : 1u); };
   const Seconds ready_at = std::max(t.send_ready, t.recv_ready);
   Seconds start = ready_at;
   for (const auto& hop : path) start = std::max(start, lane_free_[lane(hop)]);
   for (const auto& hop : path) {
     const std::uint32_t l = lane(hop);
-    lane_free_[l] = start + Seconds(bits / links[hop.link].bandwidth.count());
+    lane_free_[l] = start + topo::wire_time(payload, links[hop.link]);
     LinkLoad& load = loads_[l];
     load.bytes += send.src.bytes;
     ++load.transfers;
@@ -132,7 +135,7 @@ void AnalyticBackend::post(StepRef ref, Seconds ready) {
     busy.push_back(lane_free_[l]);
     load.max_queued = std::max<std::uint32_t>(load.max_queued, static_cast<std::uint32_t>(busy.size()));
   }
-  const Seconds end = start + t.latency + Seconds(bits / t.bottleneck_bps);
+  const Seconds end = start + t.latency + t.serialisation;
   push({end, start, t.send});
   push({end, start, t.recv});
 }
@@ -186,7 +189,6 @@ RingRoundEstimate predict_ring_all_reduce(const topo::Router& router, std::int32
   if (ranks == 1) return est;
   const auto n = static_cast<std::uint64_t>(ranks);
   const Bytes segment(((count + n - 1) / n) * elem);
-  const double bits = segment.bits();
 
   const auto& links = topology.links;
   std::vector<std::uint32_t> flows_on(links.size() * 2, 0);
@@ -203,7 +205,7 @@ RingRoundEstimate predict_ring_all_reduce(const topo::Router& router, std::int32
     for (const auto& hop : paths[r]) {
       const auto& link = links[hop.link];
       latency += link.latency;
-      drain = std::max(drain, bits * flows_on[lane(hop)] / link.bandwidth.count());
+      drain = std::max(drain, topo::wire_time(segment, link).count() * flows_on[lane(hop)]);
       if (flows_on[lane(hop)] > est.most_flows_on_a_link) {
         est.most_flows_on_a_link = flows_on[lane(hop)];
         est.busiest = {hop.link, hop.forward, segment.count() * flows_on[lane(hop)], flows_on[lane(hop)],

@@ -35,7 +35,9 @@ struct LinkLoad {
 // each for bytes / that link's rate, and completes after alpha (per-message cost plus the path's link
 // latencies) plus bytes over its bottleneck rate. Concurrent transfers that share a link therefore
 // take turns and never get more than the link's capacity between them, while pipelined chunks on
-// disjoint links overlap. Reduce and copy steps cost bytes over the rank's rate.
+// disjoint links overlap. Network links are charged the message's bytes on the wire (packets with
+// their RoCE or InfiniBand headers), not its payload alone. Reduce and copy steps cost bytes over the rank's
+// rate.
 class AnalyticBackend final : public Backend {
  public:
   AnalyticBackend(const Plan& plan, const topo::Router& router, const CostParams& params);
@@ -54,7 +56,7 @@ class AnalyticBackend final : public Backend {
     StepRef send;
     StepRef recv;
     Seconds latency;
-    double bottleneck_bps = 0.0;
+    Seconds serialisation;  // on the path's slowest link, headers included
     Seconds send_ready{-1};
     Seconds recv_ready{-1};
   };
