@@ -37,18 +37,17 @@ ReferenceBackend::ReferenceBackend(const Plan& plan, std::vector<RankBuffers>& b
   for (std::size_t r = 0; r < buffers_.size(); ++r) {
     const RankPlan& rp = plan.ranks[r];
     auto& b = buffers_[r];
+    if (b.input.size() < rp.input_bytes)
+      throw std::invalid_argument("ReferenceBackend: input buffer too small");
     b.scratch.resize(rp.scratch_bytes);
+    const auto offsets = in_place_ ? in_place_offsets(plan, static_cast<std::int32_t>(r))
+                                   : std::pair<std::uint64_t, std::uint64_t>{0, 0};
+    offsets_.push_back(offsets);
     if (in_place_) {
-      const auto [in_off, out_off] = in_place_offsets(plan, static_cast<std::int32_t>(r));
-      const std::uint64_t whole = std::max(in_off + rp.input_bytes, out_off + rp.output_bytes);
-      b.output.resize(whole);
-      if (b.input.size() < rp.input_bytes)
-        throw std::invalid_argument("ReferenceBackend: input buffer too small");
-      std::memcpy(b.output.data() + in_off, b.input.data(), rp.input_bytes);
+      b.output.resize(std::max(offsets.first + rp.input_bytes, offsets.second + rp.output_bytes));
+      std::memcpy(b.output.data() + offsets.first, b.input.data(), rp.input_bytes);
     } else {
       b.output.resize(rp.output_bytes);
-      if (b.input.size() < rp.input_bytes)
-        throw std::invalid_argument("ReferenceBackend: input buffer too small");
     }
   }
 }
@@ -60,11 +59,11 @@ std::byte* ReferenceBackend::address(std::int32_t rank, const Region& r) {
   switch (r.buffer) {
     case BufferKind::input:
       v = in_place_ ? &b.output : &b.input;
-      base = in_place_ ? in_place_offsets(plan_, rank).first : 0;
+      base = offsets_[rank].first;
       break;
     case BufferKind::output:
       v = &b.output;
-      base = in_place_ ? in_place_offsets(plan_, rank).second : 0;
+      base = offsets_[rank].second;
       break;
     case BufferKind::scratch:
       v = &b.scratch;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "fabtwin/coll/runner.hpp"
@@ -32,6 +33,8 @@ class ReferenceBackend final : public Backend {
   const Plan& plan_;
   std::vector<RankBuffers>& buffers_;
   bool in_place_;
+  // Per rank, where input and output start in their allocation (non-zero only in place).
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> offsets_;
   std::vector<Completion> done_;
   // Posted transfer halves waiting for their partner, keyed by (sender, receiver, tag).
   std::unordered_map<TransferKey, StepRef, TransferKeyHash> waiting_sends_;
