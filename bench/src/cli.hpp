@@ -17,6 +17,6 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 // Each subcommand registers itself; `out` receives tables and summaries.
 void add_topo_command(CLI::App& app, std::ostream& out, int& exit_code);
 void add_plan_command(CLI::App& app, std::ostream& out, int& exit_code);
-void add_sim_command(CLI::App& app, std::ostream& out, int& exit_code);
+void add_sim_command(CLI::App& app, std::ostream& out, std::ostream& err, int& exit_code);
 
 }  // namespace fabtwin::cli
