@@ -6,8 +6,8 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <mutex>
-#include <set>
 #include <sstream>
 
 #include "fabtwin/fabric/packet.hpp"
@@ -157,7 +157,8 @@ struct QueuePair {
   std::uint32_t since_ack = 0;
   bool nak_sent = false;
   std::int64_t last_cnp_sent_ps = std::numeric_limits<std::int64_t>::min() / 2;
-  std::set<std::uint32_t> out_of_order;
+  std::map<std::uint32_t, std::uint32_t> out_of_order;  // psn -> payload, placed but not yet in sequence
+  std::uint64_t delivered = 0;
 };
 
 struct Transfer {
@@ -192,6 +193,7 @@ class PacketBackend::Impl {
   std::vector<ns3::Ptr<FabricDevice>> dev_of_;  // [2*link + (forward ? 0 : 1)]: the transmitting port
   std::vector<ns3::Ptr<FabricChannel>> channels_;
   std::vector<Route> routes_;
+  std::vector<std::uint64_t> spray_turn_;
   std::vector<QueuePair> qps_;
   std::vector<std::uint32_t> qp_of_pair_;  // [src * n + dst]
   std::vector<Transfer> transfers_;
@@ -457,6 +459,7 @@ PacketBackend::Impl::Impl(const coll::Plan& plan, const topo::Topology& topology
   ns3::Simulator::SetScheduler(scheduler);
 
   failed_links_.assign(topology_.links.size(), false);
+  spray_turn_.assign(topology_.nodes.size(), 0);
   rebuild_router();
 
   nodes_.reserve(topology_.nodes.size());
@@ -466,15 +469,16 @@ PacketBackend::Impl::Impl(const coll::Plan& plan, const topo::Topology& topology
   dev_of_.resize(2 * topology_.links.size());
   channels_.reserve(topology_.links.size());
   for (const auto& link : topology_.links) {
-    const bool credit = config.fabric == FabricKind::infiniband || link.layer == topo::LinkLayer::nvlink ||
-                        link.layer == topo::LinkLayer::pcie;
+    const bool host = link.layer == topo::LinkLayer::nvlink || link.layer == topo::LinkLayer::pcie;
+    const bool credit = config.fabric == FabricKind::infiniband || host;
+    const std::int64_t credit_bytes = (host ? config.host_credit_buffer : config.credit_buffer).count();
     auto a = ns3::CreateObject<FabricDevice>();
     auto b = ns3::CreateObject<FabricDevice>();
     auto ch = ns3::CreateObject<FabricChannel>();
     const std::uint32_t pa = nodes_[link.a]->add_port(a);
     const std::uint32_t pb = nodes_[link.b]->add_port(b);
-    a->Configure(nodes_[link.a].get(), pa, link, true, credit, config.credit_buffer.count());
-    b->Configure(nodes_[link.b].get(), pb, link, false, credit, config.credit_buffer.count());
+    a->Configure(nodes_[link.a].get(), pa, link, true, credit, credit_bytes);
+    b->Configure(nodes_[link.b].get(), pb, link, false, credit, credit_bytes);
     ch->Connect(a, b, link);
     a->SetChannel(ch);
     b->SetChannel(ch);
@@ -605,7 +609,9 @@ FabricDevice* PacketBackend::Impl::next_device(topo::NodeId at, const FabricHead
     if (candidates.size() == 1) return device(candidates.front());
     const std::uint64_t hash =
         mix(config_.seed ^ mix(h.qp * 0x100000001b3ull ^ h.psn) ^ (std::uint64_t(at) << 40));
-    if (config_.routing == Routing::spray) return device(candidates[hash % candidates.size()]);
+    // Spraying deals a switch's packets to its equal-cost ports in turn, which evens their load exactly
+    // where a random choice would leave binomial imbalance.
+    if (config_.routing == Routing::spray) return device(candidates[spray_turn_[at]++ % candidates.size()]);
     // Adaptive: the least-occupied egress among the shortest-path ports; ties spread by the hash.
     FabricDevice* best = nullptr;
     std::uint64_t best_q = 0;
@@ -789,7 +795,7 @@ void PacketBackend::Impl::on_data(QueuePair& qp, const FabricHeader& h) {
     // Sprayed and adaptively routed frames arrive out of order by design; the responder places them by
     // their address (as NICs built for spraying do). In order-preserving routing a gap is a loss.
     if (reorders) {
-      qp.out_of_order.insert(h.psn);
+      qp.out_of_order.emplace(h.psn, h.payload);
     } else if (!qp.nak_sent) {
       qp.nak_sent = true;
       send_control(qp, FrameType::nak, qp.expected, true);
@@ -798,11 +804,13 @@ void PacketBackend::Impl::on_data(QueuePair& qp, const FabricHeader& h) {
   }
   ++qp.expected;
   ++qp.since_ack;
+  qp.delivered += h.payload;
   qp.nak_sent = false;
-  while (!qp.out_of_order.empty() && *qp.out_of_order.begin() <= qp.expected) {
-    if (*qp.out_of_order.begin() == qp.expected) {
+  while (!qp.out_of_order.empty() && qp.out_of_order.begin()->first <= qp.expected) {
+    if (qp.out_of_order.begin()->first == qp.expected) {
       ++qp.expected;
       ++qp.since_ack;
+      qp.delivered += qp.out_of_order.begin()->second;
     }
     qp.out_of_order.erase(qp.out_of_order.begin());
   }
@@ -1003,6 +1011,7 @@ FabricReport PacketBackend::Impl::report() const {
   r.ecn_marks = marks_;
   r.cnps = cnps_;
   r.data_packets = data_packets_;
+  for (const auto& qp : qps_) r.delivered_bytes += qp.delivered;
   r.events = ns3::Simulator::GetEventCount();
   r.simulated = seconds_of_ps(now_ps());
   r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start_).count();

@@ -176,6 +176,10 @@ void FabricDevice::SetPaused(std::uint32_t priority, bool paused) {
 
 void FabricDevice::AddCreditAt(std::int64_t at_ps, std::uint32_t priority, std::uint32_t bytes) {
   pending_credit_[priority].push_back({at_ps, bytes});
+  if (starved_[priority]) {
+    starved_[priority] = false;
+    WakeAt(at_ps);
+  }
 }
 
 std::int64_t FabricDevice::Credit(std::uint32_t priority) {
@@ -189,8 +193,13 @@ std::int64_t FabricDevice::Credit(std::uint32_t priority) {
 }
 
 void FabricDevice::WaitForCredit(std::uint32_t priority) {
-  // Credits return in the order frames left the peer, so the first pending one is the earliest.
-  if (!pending_credit_[priority].empty()) WakeAt(pending_credit_[priority].front().at_ps);
+  // Credits return in the order frames left the peer, so the first pending one is the earliest. With
+  // none on the way, the next credit to be sent wakes the port.
+  if (!pending_credit_[priority].empty()) {
+    WakeAt(pending_credit_[priority].front().at_ps);
+  } else {
+    starved_[priority] = true;
+  }
 }
 
 void FabricDevice::WakeAt(std::int64_t at_ps) {

@@ -201,6 +201,7 @@ class FabricDevice : public ns3::NetDevice {
     std::uint32_t bytes;
   };
   std::array<std::deque<PendingCredit>, kPriorities> pending_credit_;
+  std::array<bool, kPriorities> starved_{};
   std::int64_t busy_until_ps_ = 0;
   std::int64_t wake_at_ps_ = -1;
   DeviceStats stats_;

@@ -71,7 +71,10 @@ struct PacketConfig {
   Bytes switch_buffer{64ull << 20};  // shared packet buffer of a network switch
   Bytes pfc_xoff{512 * 1024};        // per ingress port and priority
   Bytes pfc_xon{256 * 1024};
-  Bytes credit_buffer{256 * 1024};  // per VL receive buffer on credit-based links (IB, NVLink, PCIe)
+  Bytes credit_buffer{256 * 1024};  // per VL receive buffer on InfiniBand links
+  // Inside a host (PCIe, NVLink) flow control is credit-based too, with buffers deep enough for the
+  // link's round trip; the network's settings do not apply there.
+  Bytes host_credit_buffer{1024 * 1024};
   std::uint32_t data_priority = 3;
   EcnConfig ecn;
   DcqcnConfig dcqcn;
@@ -102,7 +105,8 @@ struct FabricReport {
   std::uint64_t timeouts = 0;
   std::uint64_t ecn_marks = 0;
   std::uint64_t cnps = 0;
-  std::uint64_t data_packets = 0;
+  std::uint64_t data_packets = 0;     // sent, retransmissions included
+  std::uint64_t delivered_bytes = 0;  // payload the responders accepted in sequence, each byte once
   std::uint64_t packet_hops = 0;
   std::uint64_t events = 0;
   Seconds simulated;
