@@ -229,13 +229,13 @@ class PacketBackend::Impl {
   FabricDevice* device_for(const topo::Hop& h) const {
     return PeekPointer(dev_of_[2 * h.link + (h.forward ? 0 : 1)]);
   }
-  FabricDevice* next_device(topo::NodeId at, const FabricHeader& h);
+  FabricDevice* next_device(topo::NodeId at, const Frame& h);
   void rebuild_router();
   void link_event(std::size_t index);
   void start_message(std::uint32_t transfer);
   void send_control(QueuePair& qp, FrameType type, std::uint32_t psn, bool to_requester);
-  void on_data(QueuePair& qp, const FabricHeader& h);
-  void on_ack(QueuePair& qp, const FabricHeader& h);
+  void on_data(QueuePair& qp, const Frame& h);
+  void on_ack(QueuePair& qp, const Frame& h);
   void on_cnp(QueuePair& qp);
   void go_back(QueuePair& qp, std::uint32_t psn);
   void arm_timer(QueuePair& qp);
@@ -246,7 +246,7 @@ class PacketBackend::Impl {
   std::string stuck_summary() const;
   void kick(QueuePair& qp);
   ns3::Ptr<ns3::Packet> pull(topo::NodeId node, std::uint32_t port, std::int64_t credit, std::int64_t* wake,
-                             FabricHeader* header);
+                             Frame* header);
 };
 
 // One topology node: it forwards frames that are not its own (switches, NICs, NVSwitches, and GPUs on a
@@ -258,10 +258,10 @@ class PacketBackend::Impl::Node final : public Element {
     node_ = ns3::CreateObject<ns3::Node>();
   }
 
-  void Receive(std::uint32_t port, ns3::Ptr<ns3::Packet> packet) override;
+  void Receive(std::uint32_t port, ns3::Ptr<ns3::Packet> packet, const Frame& header) override;
   void Dequeued(std::uint32_t in_port, std::uint32_t priority, std::uint32_t bytes) override;
   ns3::Ptr<ns3::Packet> Pull(std::uint32_t port, std::int64_t credit, std::int64_t* wake,
-                             FabricHeader* header) override {
+                             Frame* header) override {
     return sim_.pull(id_, port, credit, wake, header);
   }
 
@@ -307,9 +307,11 @@ class PacketBackend::Impl::Node final : public Element {
 
 namespace {
 
-ns3::Ptr<ns3::Packet> make_frame(const FabricHeader& h) {
-  ns3::Ptr<ns3::Packet> p = ns3::Create<ns3::Packet>(h.payload);
-  p->AddHeader(h);
+const std::uint32_t kHeaderBytes = FabricHeader().GetSerializedSize();
+
+ns3::Ptr<ns3::Packet> make_frame(const Frame& f) {
+  ns3::Ptr<ns3::Packet> p = ns3::Create<ns3::Packet>(f.payload);
+  p->AddHeader(FabricHeader(f));
   return p;
 }
 
@@ -334,9 +336,9 @@ void PacketBackend::Impl::Node::return_credit(std::uint32_t port, std::uint32_t 
   upstream->AddCreditAt(ns3::Simulator::Now().GetPicoSeconds() + in->channel()->delay_ps(), priority, bytes);
 }
 
-void PacketBackend::Impl::Node::Receive(std::uint32_t port, ns3::Ptr<ns3::Packet> packet) {
-  FabricHeader h;
-  packet->PeekHeader(h);
+void PacketBackend::Impl::Node::Receive(std::uint32_t port, ns3::Ptr<ns3::Packet> packet,
+                                        const Frame& header) {
+  Frame h = header;
   if (h.type == FrameType::pause) {
     ports_[port]->SetPaused(h.priority, (h.flags & kXoff) != 0);
     return;
@@ -359,7 +361,7 @@ void PacketBackend::Impl::Node::Receive(std::uint32_t port, ns3::Ptr<ns3::Packet
   FabricDevice* out = sim_.next_device(id_, h);
   if (!data) {
     if (out != nullptr && out->channel()->up()) {
-      out->EnqueueControl(packet);
+      out->EnqueueControl(packet, h);
     } else {
       ++sim_.drops_;
     }
@@ -386,11 +388,11 @@ void PacketBackend::Impl::Node::Receive(std::uint32_t port, ns3::Ptr<ns3::Packet
       ingress_[port][h.priority] >= sim_.config_.pfc_xoff.count()) {
     xoff_[port][h.priority] = true;
     ++sim_.pauses_;
-    FabricHeader pause;
+    Frame pause;
     pause.type = FrameType::pause;
     pause.priority = h.priority;
     pause.flags = kXoff;
-    in->EnqueueControl(make_frame(pause));
+    in->EnqueueControl(make_frame(pause), pause);
   }
   if (kind_ == topo::NodeKind::network_switch && sim_.config_.fabric == FabricKind::roce) {
     const double q = static_cast<double>(out->queued_bytes(h.priority));
@@ -403,9 +405,11 @@ void PacketBackend::Impl::Node::Receive(std::uint32_t port, ns3::Ptr<ns3::Packet
       p = ecn.pmax * (q - kmin) / (kmax - kmin);
     }
     if (p > 0 && (h.flags & kCe) == 0 && sim_.uniform() < p) {
-      packet->RemoveHeader(h);
+      FabricHeader wire;
+      packet->RemoveHeader(wire);
+      wire.frame.flags |= kCe;
+      packet->AddHeader(wire);
       h.flags |= kCe;
-      packet->AddHeader(h);
       ++sim_.marks_;
     }
   }
@@ -418,10 +422,10 @@ void PacketBackend::Impl::Node::Dequeued(std::uint32_t in_port, std::uint32_t pr
   ingress_[in_port][priority] -= bytes;
   if (xoff_[in_port][priority] && ingress_[in_port][priority] <= sim_.config_.pfc_xon.count()) {
     xoff_[in_port][priority] = false;
-    FabricHeader resume;
+    Frame resume;
     resume.type = FrameType::pause;
     resume.priority = static_cast<std::uint8_t>(priority);
-    ports_[in_port]->EnqueueControl(make_frame(resume));
+    ports_[in_port]->EnqueueControl(make_frame(resume), resume);
   }
   return_credit(in_port, priority, bytes);
 }
@@ -596,7 +600,7 @@ std::uint32_t PacketBackend::Impl::reverse_route(std::uint32_t forward) {
   return static_cast<std::uint32_t>(routes_.size() - 1);
 }
 
-FabricDevice* PacketBackend::Impl::next_device(topo::NodeId at, const FabricHeader& h) {
+FabricDevice* PacketBackend::Impl::next_device(topo::NodeId at, const Frame& h) {
   const Route& r = routes_[h.route];
   if (h.type == FrameType::data && config_.routing != Routing::ecmp &&
       topology_.nodes[at].kind == topo::NodeKind::network_switch && r.exit_nic != kNoNode) {
@@ -712,7 +716,7 @@ void PacketBackend::Impl::kick(QueuePair& qp) {
 }
 
 ns3::Ptr<ns3::Packet> PacketBackend::Impl::pull(topo::NodeId node, std::uint32_t port, std::int64_t credit,
-                                                std::int64_t* wake, FabricHeader* header) {
+                                                std::int64_t* wake, Frame* header) {
   std::size_t* rr = nullptr;
   std::vector<std::uint32_t>* list = nodes_[node]->source_qps(port, &rr);
   if (list == nullptr || list->empty()) return nullptr;
@@ -731,7 +735,7 @@ ns3::Ptr<ns3::Packet> PacketBackend::Impl::pull(topo::NodeId node, std::uint32_t
     }
     const Message& m = qp.messages[qp.send_cursor];
     const std::uint32_t i = qp.next_psn - m.first_psn;
-    FabricHeader h;
+    Frame h;
     h.type = FrameType::data;
     h.priority = static_cast<std::uint8_t>(config_.data_priority);
     h.qp = qp.id;
@@ -739,7 +743,7 @@ ns3::Ptr<ns3::Packet> PacketBackend::Impl::pull(topo::NodeId node, std::uint32_t
     h.psn = qp.next_psn;
     h.payload = static_cast<std::uint32_t>(i + 1 == m.packets ? m.bytes - std::uint64_t(i) * qp.mtu : qp.mtu);
     h.flags = (i == 0 ? kFirst : 0) | (i + 1 == m.packets ? kLast : 0);
-    if (credit < static_cast<std::int64_t>(h.payload + h.GetSerializedSize())) return nullptr;
+    if (credit < static_cast<std::int64_t>(h.payload + kHeaderBytes)) return nullptr;
     *rr = (slot + 1) % n;
     if (qp.next_psn < qp.max_sent) ++retransmitted_;
     ++qp.next_psn;
@@ -763,7 +767,7 @@ ns3::Ptr<ns3::Packet> PacketBackend::Impl::pull(topo::NodeId node, std::uint32_t
 }
 
 void PacketBackend::Impl::send_control(QueuePair& qp, FrameType type, std::uint32_t psn, bool to_requester) {
-  FabricHeader h;
+  Frame h;
   h.type = type;
   h.priority = kControlPriority;
   h.qp = qp.id;
@@ -775,10 +779,10 @@ void PacketBackend::Impl::send_control(QueuePair& qp, FrameType type, std::uint3
     ++drops_;
     return;
   }
-  out->EnqueueControl(make_frame(h));
+  out->EnqueueControl(make_frame(h), h);
 }
 
-void PacketBackend::Impl::on_data(QueuePair& qp, const FabricHeader& h) {
+void PacketBackend::Impl::on_data(QueuePair& qp, const Frame& h) {
   const std::int64_t now = now_ps();
   if ((h.flags & kCe) && config_.cc == CongestionControl::dcqcn &&
       now - qp.last_cnp_sent_ps >= ps_of(config_.dcqcn.cnp_interval)) {
@@ -828,7 +832,7 @@ void PacketBackend::Impl::on_data(QueuePair& qp, const FabricHeader& h) {
   }
 }
 
-void PacketBackend::Impl::on_ack(QueuePair& qp, const FabricHeader& h) {
+void PacketBackend::Impl::on_ack(QueuePair& qp, const Frame& h) {
   if (h.psn > qp.una) {
     qp.una = h.psn;
     qp.retries = 0;

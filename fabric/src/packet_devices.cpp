@@ -41,29 +41,30 @@ std::uint32_t FabricHeader::GetSerializedSize() const {
 }
 
 void FabricHeader::Serialize(ns3::Buffer::Iterator i) const {
-  i.WriteU8(static_cast<std::uint8_t>(type));
-  i.WriteU8(flags);
-  i.WriteU8(priority);
-  i.WriteU32(qp);
-  i.WriteU32(route);
-  i.WriteU32(psn);
-  i.WriteU32(payload);
+  i.WriteU8(static_cast<std::uint8_t>(frame.type));
+  i.WriteU8(frame.flags);
+  i.WriteU8(frame.priority);
+  i.WriteU32(frame.qp);
+  i.WriteU32(frame.route);
+  i.WriteU32(frame.psn);
+  i.WriteU32(frame.payload);
 }
 
 std::uint32_t FabricHeader::Deserialize(ns3::Buffer::Iterator i) {
-  type = static_cast<FrameType>(i.ReadU8());
-  flags = i.ReadU8();
-  priority = i.ReadU8();
-  qp = i.ReadU32();
-  route = i.ReadU32();
-  psn = i.ReadU32();
-  payload = i.ReadU32();
+  frame.type = static_cast<FrameType>(i.ReadU8());
+  frame.flags = i.ReadU8();
+  frame.priority = i.ReadU8();
+  frame.qp = i.ReadU32();
+  frame.route = i.ReadU32();
+  frame.psn = i.ReadU32();
+  frame.payload = i.ReadU32();
   return GetSerializedSize();
 }
 
 void FabricHeader::Print(std::ostream& os) const {
-  os << "type=" << static_cast<int>(type) << " flags=" << static_cast<int>(flags)
-     << " prio=" << static_cast<int>(priority) << " qp=" << qp << " psn=" << psn << " payload=" << payload;
+  os << "type=" << static_cast<int>(frame.type) << " flags=" << static_cast<int>(frame.flags)
+     << " prio=" << static_cast<int>(frame.priority) << " qp=" << frame.qp << " psn=" << frame.psn
+     << " payload=" << frame.payload;
 }
 
 ns3::TypeId FabricChannel::GetTypeId() {
@@ -133,7 +134,7 @@ void FabricDevice::DoDispose() {
   ns3::NetDevice::DoDispose();
 }
 
-std::uint32_t FabricDevice::WireBytes(const FabricHeader& h) const {
+std::uint32_t FabricDevice::WireBytes(const Frame& h) const {
   switch (h.type) {
     case FrameType::data:
       return h.payload + format_.per_packet + ((h.flags & kFirst) ? format_.first_extra : 0) +
@@ -149,22 +150,17 @@ std::uint32_t FabricDevice::WireBytes(const FabricHeader& h) const {
   return format_.per_packet;
 }
 
-std::uint64_t FabricDevice::queued_total() const {
-  std::uint64_t total = 0;
-  for (auto b : queued_bytes_) total += b;
-  return total;
-}
-
-void FabricDevice::EnqueueControl(ns3::Ptr<ns3::Packet> packet) {
-  control_.push_back(packet);
+void FabricDevice::EnqueueControl(ns3::Ptr<ns3::Packet> packet, const Frame& h) {
+  control_.push_back({packet, h, 0, 0});
   Kick();
 }
 
-void FabricDevice::EnqueueData(const FabricHeader& h, ns3::Ptr<ns3::Packet> packet, std::uint32_t in_port,
+void FabricDevice::EnqueueData(const Frame& h, ns3::Ptr<ns3::Packet> packet, std::uint32_t in_port,
                                std::uint32_t bytes) {
   const std::uint32_t priority = h.priority;
   queues_[priority].push_back({packet, h, in_port, bytes});
   queued_bytes_[priority] += bytes;
+  queued_total_ += bytes;
   stats_.peak_queue_bytes = std::max<std::uint64_t>(stats_.peak_queue_bytes, queued_total());
   Kick();
 }
@@ -223,15 +219,24 @@ void FabricDevice::Kick() {
     WakeAt(busy_until_ps_);
     return;
   }
+  // Frames go out in short bursts, back to back, with one wake-up per burst rather than per frame: the
+  // wake-ups were a third of all events. A burst is decided when it starts, so a PAUSE or a control
+  // frame arriving meanwhile waits for at most kBurst - 1 frames (about 250 ns at 400G with a 4 KiB MTU),
+  // which PFC headroom and the control queue's latency absorb.
+  std::int64_t start = now;
+  for (std::uint32_t k = 0; k < kBurst && SendOne(start); ++k) start = busy_until_ps_;
+  // A port with nothing waiting needs no event when it goes idle: the next enqueue kicks it.
+  if (busy_until_ps_ > now && (is_source_ || !control_.empty() || queued_total() > 0)) WakeAt(busy_until_ps_);
+}
+
+bool FabricDevice::SendOne(std::int64_t start) {
   if (!control_.empty()) {
-    ns3::Ptr<ns3::Packet> p = control_.front();
+    Queued item = control_.front();
     control_.pop_front();
-    FabricHeader h;
-    p->PeekHeader(h);
-    Transmit(p, h);
-    return;
+    Transmit(item.packet, item.header, start);
+    return true;
   }
-  for (std::int32_t prio = kPriorities - 1; prio >= 0; --prio) {
+  for (std::int32_t prio = kPriorities - 1; prio >= 0 && queued_total_ > 0; --prio) {
     auto& q = queues_[prio];
     if (q.empty() || paused_[prio]) continue;
     if (credit_based_ && Credit(prio) < static_cast<std::int64_t>(q.front().bytes)) {
@@ -241,52 +246,54 @@ void FabricDevice::Kick() {
     Queued item = q.front();
     q.pop_front();
     queued_bytes_[prio] -= item.bytes;
+    queued_total_ -= item.bytes;
     if (credit_based_) credits_[prio] -= item.bytes;
-    Transmit(item.packet, item.header);
+    Transmit(item.packet, item.header, start);
     owner_->Dequeued(item.in_port, static_cast<std::uint32_t>(prio), item.bytes);
-    return;
+    return true;
   }
-  if (!is_source_ || paused_[source_priority_]) return;
+  if (!is_source_ || paused_[source_priority_]) return false;
   std::int64_t wake = -1;
   const std::int64_t credit = credit_based_ ? Credit(source_priority_) : INT64_MAX;
-  FabricHeader h;
+  Frame h;
   ns3::Ptr<ns3::Packet> p = owner_->Pull(port_, credit, &wake, &h);
   if (p) {
     if (credit_based_ && h.type == FrameType::data) credits_[h.priority] -= p->GetSize();
-    Transmit(p, h);
-    return;
+    Transmit(p, h, start);
+    return true;
   }
-  if (wake >= 0) WakeAt(wake);
+  if (wake >= 0) WakeAt(std::max(wake, start));
   if (credit_based_) WaitForCredit(source_priority_);
+  return false;
 }
 
-void FabricDevice::Transmit(ns3::Ptr<ns3::Packet> packet, const FabricHeader& h) {
+void FabricDevice::Transmit(ns3::Ptr<ns3::Packet> packet, const Frame& h, std::int64_t start) {
   const std::uint32_t wire = WireBytes(h);
   const double rate = bits_per_second_ * rate_factor_;
-  const std::int64_t now = ns3::Simulator::Now().GetPicoSeconds();
   if (!channel_->up() || rate <= 0) {
     ++stats_.drops;
     return;
   }
   const auto tx_ps = static_cast<std::int64_t>(std::ceil(wire * 8.0 * 1e12 / rate));
-  busy_until_ps_ = now + tx_ps;
+  busy_until_ps_ = start + tx_ps;
   stats_.wire_bytes += wire;
   stats_.busy_ps += tx_ps;
   ++stats_.frames;
   FabricDevice* peer = channel_->Peer(this);
-  ns3::Simulator::Schedule(ns3::PicoSeconds(tx_ps + channel_->delay_ps()), &FabricDevice::Deliver, peer,
-                           packet);
-  // A port with nothing waiting needs no event when it goes idle: the next enqueue kicks it.
-  if (is_source_ || !control_.empty() || queued_total() > 0) WakeAt(busy_until_ps_);
+  const std::int64_t now = ns3::Simulator::Now().GetPicoSeconds();
+  // The parsed header rides along with the frame: parsing the bytes again at every hop cost about a
+  // sixth of the simulation's time and yields the same fields.
+  ns3::Simulator::Schedule(ns3::PicoSeconds(busy_until_ps_ - now + channel_->delay_ps()),
+                           &FabricDevice::Deliver, peer, packet, h);
 }
 
-void FabricDevice::Deliver(ns3::Ptr<ns3::Packet> packet) {
+void FabricDevice::Deliver(ns3::Ptr<ns3::Packet> packet, Frame header) {
   if (owner_ == nullptr) return;
   if (!channel_->up()) {
     ++stats_.drops;
     return;
   }
-  owner_->Receive(port_, packet);
+  owner_->Receive(port_, packet, header);
 }
 
 void FabricDevice::FlushOnFailure() {
@@ -296,6 +303,7 @@ void FabricDevice::FlushOnFailure() {
       Queued item = q.front();
       q.pop_front();
       queued_bytes_[prio] -= item.bytes;
+      queued_total_ -= item.bytes;
       ++stats_.drops;
       owner_->Dequeued(item.in_port, prio, item.bytes);
     }

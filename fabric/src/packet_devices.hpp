@@ -26,18 +26,11 @@ constexpr std::uint8_t kCe = 4;     // ECN congestion experienced
 constexpr std::uint8_t kXoff = 8;   // pause frame: stop (else resume)
 constexpr std::uint32_t kControlPriority = 7;
 constexpr std::uint32_t kPriorities = 8;
+constexpr std::uint32_t kBurst = 4;
 
 // What the RDMA transport and the link layer need from a frame. The byte counts that cost link time
 // come from the link's FrameFormat, not from this header's own size.
-class FabricHeader : public ns3::Header {
- public:
-  static ns3::TypeId GetTypeId();
-  ns3::TypeId GetInstanceTypeId() const override;
-  std::uint32_t GetSerializedSize() const override;
-  void Serialize(ns3::Buffer::Iterator start) const override;
-  std::uint32_t Deserialize(ns3::Buffer::Iterator start) override;
-  void Print(std::ostream& os) const override;
-
+struct Frame {
   FrameType type = FrameType::data;
   std::uint8_t flags = 0;
   std::uint8_t priority = 0;
@@ -47,19 +40,36 @@ class FabricHeader : public ns3::Header {
   std::uint32_t payload = 0;
 };
 
+// The frame's header as ns-3 serialises it into the packet. The simulation passes the parsed Frame along
+// with the packet rather than parse the bytes again at every hop.
+class FabricHeader : public ns3::Header {
+ public:
+  FabricHeader() = default;
+  explicit FabricHeader(const Frame& f) : frame(f) {}
+  static ns3::TypeId GetTypeId();
+  ns3::TypeId GetInstanceTypeId() const override;
+  std::uint32_t GetSerializedSize() const override;
+  void Serialize(ns3::Buffer::Iterator start) const override;
+  std::uint32_t Deserialize(ns3::Buffer::Iterator start) override;
+  void Print(std::ostream& os) const override;
+
+  Frame frame;
+};
+
 class FabricDevice;
 
 // A node's behaviour behind its ports.
 class Element {
  public:
   virtual ~Element() = default;
-  virtual void Receive(std::uint32_t port, ns3::Ptr<ns3::Packet> packet) = 0;
+  // `header` is the frame's header as parsed once at the port, so the element need not parse it again.
+  virtual void Receive(std::uint32_t port, ns3::Ptr<ns3::Packet> packet, const Frame& header) = 0;
   // A data frame that entered through `in_port` left through another port's queue (buffer release).
   virtual void Dequeued(std::uint32_t in_port, std::uint32_t priority, std::uint32_t bytes) = 0;
   // Sources (endpoints) hand a port its next frame when the port is idle and its queues empty. Returns
   // null when nothing may be sent now; *wake_ps is then the time to ask again, or -1.
   virtual ns3::Ptr<ns3::Packet> Pull(std::uint32_t port, std::int64_t credit_bytes, std::int64_t* wake_ps,
-                                     FabricHeader* header) = 0;
+                                     Frame* header) = 0;
 };
 
 class FabricChannel : public ns3::Channel {
@@ -110,11 +120,10 @@ class FabricDevice : public ns3::NetDevice {
     source_priority_ = priority;
   }
 
-  void EnqueueControl(ns3::Ptr<ns3::Packet> packet);
-  void EnqueueData(const FabricHeader& h, ns3::Ptr<ns3::Packet> packet, std::uint32_t in_port,
-                   std::uint32_t bytes);
+  void EnqueueControl(ns3::Ptr<ns3::Packet> packet, const Frame& h);
+  void EnqueueData(const Frame& h, ns3::Ptr<ns3::Packet> packet, std::uint32_t in_port, std::uint32_t bytes);
   std::uint64_t queued_bytes(std::uint32_t priority) const { return queued_bytes_[priority]; }
-  std::uint64_t queued_total() const;
+  std::uint64_t queued_total() const { return queued_total_; }
   void SetPaused(std::uint32_t priority, bool paused);
   // Credit that reaches this port at `at_ps`. Kept in a list rather than scheduled as an event: a port
   // with credit to spare never looks at it, and a starved one schedules a single wake for it.
@@ -122,11 +131,11 @@ class FabricDevice : public ns3::NetDevice {
   // Transmit if idle and something may go; otherwise make sure the port looks again when it can.
   void Kick();
   // Called by the channel when a frame arrives at this port.
-  void Deliver(ns3::Ptr<ns3::Packet> packet);
+  void Deliver(ns3::Ptr<ns3::Packet> packet, Frame header);
   // The link went down: queued frames are lost (their buffer is released through the owner).
   void FlushOnFailure();
 
-  std::uint32_t WireBytes(const FabricHeader& h) const;
+  std::uint32_t WireBytes(const Frame& h) const;
   const DeviceStats& stats() const { return stats_; }
 
   // ns3::NetDevice: this is a layer-2 port owned by our elements, not an IP interface.
@@ -163,11 +172,12 @@ class FabricDevice : public ns3::NetDevice {
  private:
   struct Queued {
     ns3::Ptr<ns3::Packet> packet;
-    FabricHeader header;  // parsed once on arrival, not again at every dequeue
+    Frame header;  // parsed once on arrival, not again at every dequeue
     std::uint32_t in_port;
     std::uint32_t bytes;
   };
-  void Transmit(ns3::Ptr<ns3::Packet> packet, const FabricHeader& h);
+  bool SendOne(std::int64_t start);
+  void Transmit(ns3::Ptr<ns3::Packet> packet, const Frame& h, std::int64_t start);
   std::int64_t Credit(std::uint32_t priority);
   void WaitForCredit(std::uint32_t priority);
   void WakeAt(std::int64_t at_ps);
@@ -191,9 +201,10 @@ class FabricDevice : public ns3::NetDevice {
   bool is_source_ = false;
   std::uint32_t source_priority_ = 0;
 
-  std::deque<ns3::Ptr<ns3::Packet>> control_;
+  std::deque<Queued> control_;
   std::array<std::deque<Queued>, kPriorities> queues_;
   std::array<std::uint64_t, kPriorities> queued_bytes_{};
+  std::uint64_t queued_total_ = 0;
   std::array<bool, kPriorities> paused_{};
   std::array<std::int64_t, kPriorities> credits_{};
   struct PendingCredit {
