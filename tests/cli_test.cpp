@@ -169,5 +169,82 @@ TEST(Cli, LargeRankCountsStillPairEveryTransferExactly) {
   EXPECT_EQ(r.code, 0) << r.err;
 }
 
+TEST(Cli, PacketBackendPrintsTheTableAndTheFabricFigures) {
+  const auto r = fabtwin({"sim", "--backend", "packet", "-t", "fat-tree:tiers=2,hosts=8,hosts_per_leaf=4",
+                          "-b", "64KiB", "-e", "1MiB", "-f", "4", "--json", "-"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("run").at("backend"), "packet");
+  EXPECT_EQ(j.at("run").at("model"), "packet");
+  EXPECT_EQ(j.at("run").at("packet").at("fabric"), "roce");
+  EXPECT_EQ(j.at("run").at("packet").at("cc"), "dcqcn");
+  ASSERT_EQ(j.at("rows").size(), 3u);
+  for (const auto& row : j.at("rows")) {
+    EXPECT_EQ(row.at("backend"), "packet");
+    EXPECT_GT(row.at("busbw_gbps").get<double>(), 0.0);
+    for (const char* f : {"busiest_links", "peak_queue_bytes", "pfc_pauses", "drops", "retransmitted_packets",
+                          "events", "packet_hops", "simulated_s"}) {
+      EXPECT_TRUE(row.at("fabric").contains(f)) << f;
+    }
+  }
+  const auto table = fabtwin({"sim", "--backend", "packet", "-t", "fat-tree:tiers=2,hosts=8,hosts_per_leaf=4",
+                              "-b", "1MiB", "-e", "1MiB", "--routing", "spray", "--fabric", "ib"});
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_NE(table.out.find("# packet model: ib, routing spray, congestion control none"), std::string::npos)
+      << table.out;
+  EXPECT_NE(table.out.find("PFC pauses 0; drops 0"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("M packet-hops/s"), std::string::npos) << table.out;
+}
+
+TEST(Cli, PacketRunsAreDeterministicForASeed) {
+  auto once = [](const std::string& seed) {
+    auto r = fabtwin({"sim", "--backend", "packet", "-t", "fat-tree:tiers=2,hosts=8,hosts_per_leaf=2", "-b",
+                      "256KiB", "-e", "256KiB", "--algo", "direct", "--seed", seed, "--json", "-"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out);
+    j.at("rows")[0].at("fabric").erase("wall_s");
+    return j.at("rows").dump();
+  };
+  EXPECT_EQ(once("3"), once("3"));
+}
+
+TEST(Cli, PacketWhatIfsAndTheirErrors) {
+  const std::string topo = "fat-tree:tiers=2,hosts=8,hosts_per_leaf=4";
+  const auto slow = fabtwin({"sim", "--backend", "packet", "-t", topo, "-b", "4MiB", "-e", "4MiB",
+                             "--degrade", "leaf0/spine0@0s=0.5", "--fail", "leaf1/spine1@10us"});
+  ASSERT_EQ(slow.code, 0) << slow.err;
+  EXPECT_NE(slow.out.find("# what-if: leaf0/spine0 runs at 0.5"), std::string::npos) << slow.out;
+  EXPECT_NE(slow.out.find("# what-if: leaf1/spine1 fails at 10us"), std::string::npos) << slow.out;
+  // Cutting a host off is a simulation that cannot finish: exit 1 and the queue pair it stuck on.
+  const auto cut = fabtwin(
+      {"sim", "--backend", "packet", "-t", topo, "-b", "1MiB", "-e", "1MiB", "--fail", "h0.nic0/leaf0@5us"});
+  EXPECT_EQ(cut.code, 1);
+  EXPECT_NE(cut.err.find("simulation failed"), std::string::npos) << cut.err;
+  EXPECT_NE(cut.err.find("rank 0"), std::string::npos) << cut.err;
+  const std::vector<std::pair<std::vector<std::string>, std::string>> bad = {
+      {{"--fail", "leaf0-spine0@1us"}, "link event \"leaf0-spine0@1us\""},
+      {{"--fail", "leaf0/spine9@1us"}, "no node named \"spine9\""},
+      {{"--fail", "leaf0/spine0@1us=0.5"}, "use --degrade"},
+      {{"--degrade", "leaf0/spine0@1us"}, "give the rate factor"},
+      {{"--fabric", "ib", "--pfc", "off"}, "--pfc off"},
+      {{"--pfc-xon", "1MiB"}, "--pfc-xon"},
+      {{"--ecn-kmin", "1MiB"}, "--ecn-kmin"},
+      {{"--credit-buffer", "1KiB"}, "--credit-buffer"},
+      {{"--rto", "0s"}, "--rto"},
+      {{"--switch-buffer", "lots"}, "--switch-buffer"},
+  };
+  for (const auto& [extra, message] : bad) {
+    std::vector<std::string> args = {"sim", "--backend", "packet", "-t", topo, "-b", "1KiB", "-e", "1KiB"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto r = fabtwin(args);
+    EXPECT_EQ(r.code, 2) << extra[0] << ": " << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+  }
+  const auto analytic = fabtwin({"sim", "-t", topo, "--routing", "spray"});
+  EXPECT_EQ(analytic.code, 2);
+  EXPECT_NE(analytic.err.find("--routing applies to the packet backend only"), std::string::npos)
+      << analytic.err;
+}
+
 }  // namespace
 }  // namespace fabtwin::cli
