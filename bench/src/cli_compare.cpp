@@ -149,13 +149,18 @@ results::ResultFile simulate(const results::ResultFile& measured, const std::str
     }
     std::ostringstream sim_out, sim_err;
     const int code = run(args, sim_out, sim_err);
+    // sim's first line is its message; drop its "fabtwin: error: " prefix and the help hint after it.
+    std::string message = sim_err.str().substr(0, sim_err.str().find('\n'));
+    for (const char* prefix : {"fabtwin: error: ", "fabtwin: "}) {
+      if (message.rfind(prefix, 0) == 0) message = message.substr(std::strlen(prefix));
+    }
     if (code == 2) {
       throw std::invalid_argument("--simulate with backend " + backend +
                                   ": fabtwin sim refused the measured run's "
                                   "scenario: " +
                                   sim_err.str());
     }
-    if (code != 0) throw std::runtime_error("fabtwin sim --backend " + backend + " failed: " + sim_err.str());
+    if (code != 0) throw std::runtime_error("fabtwin sim --backend " + backend + " failed: " + message);
     results::ResultFile part_file = results::load_results(json);
     if (merged.rows.empty()) {
       merged = std::move(part_file);

@@ -68,6 +68,8 @@ std::string Field::string() const {
 
 std::uint64_t Field::unsigned_integer() const {
   if (j_.is_number_unsigned()) return j_.get<std::uint64_t>();
+  if (j_.is_number_integer() && j_.get<std::int64_t>() >= 0)
+    return static_cast<std::uint64_t>(j_.get<std::int64_t>());
   if (j_.is_number_integer()) fail("expected a non-negative integer, got " + describe(j_));
   fail("expected an integer, got " + describe(j_));
 }
