@@ -505,6 +505,17 @@ TEST(Check, VerdictPerSize) {
   EXPECT_EQ(out.str().find("1024 "), std::string::npos);  // sizes within tolerance are not listed
 }
 
+TEST(Check, NotesChangedRunOptions) {
+  auto b = result_json({{1024, 10.0}});
+  b["run"]["per_message_s"] = 2e-6;
+  auto c = result_json({{1024, 10.0}});
+  c["run"]["per_message_s"] = 3e-6;
+  const CheckResult r = check(parse_results(b, "b.json"), parse_results(c, "c.json"), 0.05);
+  EXPECT_TRUE(r.passed());
+  ASSERT_EQ(r.option_changes.size(), 1u);
+  EXPECT_NE(r.option_changes[0].find("per_message_s"), std::string::npos);
+}
+
 TEST(Check, WrongResultsFailEvenWhenFast) {
   const ResultFile base = result({{1024, 10.0}}, "base.json");
   auto j = result_json({{1024, 10.0}});

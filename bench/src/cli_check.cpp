@@ -38,6 +38,7 @@ void add_check_command(CLI::App& app, std::ostream& out, int& exit_code) {
       if (!args->current.empty() || !args->baseline.empty() || !args->history.empty()) {
         throw std::invalid_argument("--trend reads a history: it takes no CURRENT, --baseline or --history");
       }
+      if (!args->plot.empty()) results::gnuplot_terminal(args->plot, 1, 1);
       const auto trends = results::load_history(args->trend);
       results::print_trend(out, trends);
       if (!args->plot.empty()) {

@@ -191,6 +191,8 @@ void add_compare_command(CLI::App& app, std::ostream& out, int& exit_code) {
   cmd->add_option("--seed", args->seed, "with --simulate: ECMP hash seed")->capture_default_str();
   cmd->add_option("--keep", args->keep, "with --simulate: keep the simulated results files in this folder");
   cmd->callback([args, &out, &exit_code] {
+    // Refuse a plot format before any table is printed.
+    if (!args->plot.empty()) results::gnuplot_terminal(args->plot, 1, 1);
     std::vector<results::ResultFile> files;
     std::ostringstream header;
     if (!args->simulate.empty()) {

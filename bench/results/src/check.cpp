@@ -136,6 +136,14 @@ CheckResult check(const ResultFile& baseline, const ResultFile& current, double 
                          format_bytes(Bytes(current.rows.back().size_bytes)) + ")");
   }
   r.new_sizes = now.size();
+  for (const auto& [key, value] : baseline.run.options.items()) {
+    const auto it = current.run.options.find(key);
+    const std::string now_value = it == current.run.options.end() ? "(absent)" : it->dump();
+    if (now_value != value.dump()) r.option_changes.push_back(key + " " + value.dump() + " -> " + now_value);
+  }
+  for (const auto& [key, value] : current.run.options.items()) {
+    if (!baseline.run.options.contains(key)) r.option_changes.push_back(key + " (absent) -> " + value.dump());
+  }
   return r;
 }
 
@@ -183,6 +191,7 @@ void print_check(std::ostream& out, const CheckResult& r) {
       out << line;
     }
   }
+  for (const auto& c : r.option_changes) out << "check: note: run option " << c << "\n";
   if (r.new_sizes > 0) out << "check: note: " << r.new_sizes << " size(s) not in the baseline, not checked\n";
 }
 

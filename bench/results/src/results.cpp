@@ -101,7 +101,12 @@ nlohmann::json read_json_file(const std::string& path) {
     return nlohmann::json::parse(text.str());
   } catch (const nlohmann::json::parse_error& e) {
     // nlohmann's messages carry the byte offset; a truncated file ends "unexpected end of input".
-    throw InvalidResults(path + ": not valid JSON (truncated or not a results file?): " + e.what());
+    const bool log = text.str().rfind("#", 0) == 0 || text.str().find("nThread") != std::string::npos;
+    throw InvalidResults(
+        path + ": not valid JSON (" +
+        (log ? std::string("an nccl-tests log? turn it into a results file with `fabtwin import-nccl`")
+             : std::string("truncated or not a results file?")) +
+        "): " + e.what());
   }
 }
 

@@ -34,6 +34,9 @@ struct CheckResult {
   double tolerance = 0.0;
   std::vector<CheckedRow> rows;  // every baseline size, then sizes only the current run has
   std::size_t new_sizes = 0;     // current sizes the baseline lacks (noted, not failed)
+  // Run options that differ (per-message cost, iterations, ...): not refused, but the first place to
+  // look when a check fails.
+  std::vector<std::string> option_changes;
   bool passed() const;
   const CheckedRow* worst() const;  // largest |change| among compared sizes
 };
