@@ -178,6 +178,20 @@ TEST(NcclImport, EveryCollective) {
   EXPECT_EQ(a2a.run.ranks, 16);
 }
 
+TEST(NcclImport, RankLinesWithoutGroupAndOddLines) {
+  std::string text = read_text(kData + "nccl-tests/all_reduce_perf_2node_h100.log");
+  for (auto at = text.find("Group  0 "); at != std::string::npos; at = text.find("Group  0 "))
+    text.erase(at, 9);
+  text.insert(text.find("NCCL version"), "x: NCCL INFO NCCL_ALGO set by environment to \n");
+  std::istringstream in(text);
+  const ResultFile f = import_nccl_tests(in, "log", {}, importer_provenance());
+  EXPECT_EQ(f.run.ranks, 16);
+  EXPECT_EQ(f.provenance.at("device"), "NVIDIA H100 80GB HBM3");
+  std::string bad = read_text(kData + "nccl-tests/all_reduce_perf_2node_h100.log");
+  bad.replace(bad.find("#  Rank  3 Group  0 Pid  41203 on"), 33, "#  Rank  3 Group  0 Pid  41203 at");
+  EXPECT_NE(import_error(bad).find("unknown layout"), std::string::npos) << import_error(bad);
+}
+
 TEST(NcclImport, RoundTripsThroughTheSchema) {
   const ResultFile f = import_log("all_reduce_perf_2node_h100.log");
   const ResultFile back = parse_results(to_json(f), "again.json");

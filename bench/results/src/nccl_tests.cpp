@@ -6,7 +6,6 @@
 #include <fstream>
 #include <map>
 #include <optional>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <vector>
@@ -115,21 +114,19 @@ class Importer {
 };
 
 void Importer::header_line(int n, const std::string& line) {
-  static const std::regex version(R"(^#\s*nccl-tests version\s+(\d+)\.(\d+)\.(\d+)\S*.*$)");
-  static const std::regex starting(R"(^#\s*Collective test starting:\s*(\S+)\s*$)");
-  static const std::regex rank(
-      R"(^#\s+Rank\s+(\d+)\s+(?:Group\s+\d+\s+)?Pid\s+\d+\s+on\s+(\S+)\s+device\s+\d+\s+\[[^\]]*\]\s+(.*)$)");
-  std::smatch m;
-  if (std::regex_match(line, m, version)) {
-    tests_version_ = m[1].str() + "." + m[2].str() + "." + m[3].str();
-    if (m[1].str() != "2") {
+  const auto t = tokens(line.substr(1));
+  // "# nccl-tests version 2.18.2 nccl-headers=23007 nccl-library=23007"
+  if (t.size() >= 3 && t[0] == "nccl-tests" && t[1] == "version") {
+    tests_version_ = t[2];
+    if (tests_version_.rfind("2.", 0) != 0) {
       fail(n, "nccl-tests version " + tests_version_ +
                   " is not supported: fabtwin reads the table of nccl-tests 2.x (2.11 and later)");
     }
     return;
   }
-  if (std::regex_match(line, m, starting)) {
-    binary_ = m[1].str();
+  // "# Collective test starting: all_reduce_perf"
+  if (t.size() >= 4 && t[0] == "Collective" && t[1] == "test" && t[2] == "starting:") {
+    binary_ = t[3];
     if (!collective_of_binary(binary_)) {
       fail(n, "\"" + binary_ +
                   "\" is not a test fabtwin imports (all_reduce_perf, all_gather_perf, reduce_scatter_perf, "
@@ -137,13 +134,25 @@ void Importer::header_line(int n, const std::string& line) {
     }
     return;
   }
-  if (std::regex_match(line, m, rank)) {
-    const int r = std::stoi(m[1].str());
-    if (ranks_.count(r)) fail(n, "rank " + m[1].str() + " is listed twice under \"# Using devices\"");
-    ranks_[r] = {m[2].str(), trim(m[3].str())};
+  // "#  Rank  0 Group  0 Pid  15784 on  nid007106 device  0 [0009:01:00] NVIDIA GH200 120GB" (no Group
+  // before 2.11): the device name is everything after the bus id.
+  if (t.size() >= 2 && t[0] == "Rank") {
+    const auto on = std::find(t.begin(), t.end(), "on");
+    const auto device = std::find(t.begin(), t.end(), "device");
+    const auto bus_end = line.find(']', line.find(" device "));
+    int r = -1;
+    try {
+      r = std::stoi(t[1]);
+    } catch (const std::exception&) {
+      r = -1;
+    }
+    if (r < 0 || on == t.end() || on + 1 == t.end() || device == t.end() || bus_end == std::string::npos) {
+      fail(n, "a \"Rank\" line of an unknown layout: \"" + trim(line) + "\"");
+    }
+    if (ranks_.count(r)) fail(n, "rank " + t[1] + " is listed twice under \"# Using devices\"");
+    ranks_[r] = {*(on + 1), trim(line.substr(bus_end + 1))};
     return;
   }
-  const auto t = tokens(line.substr(1));
   if (!t.empty() && t[0] == "nThread") {
     saw_settings_ = true;
     // "nThread 1 nGpus 8 minBytes 8 maxBytes 134217728 step: 2(factor) warmup iters: 5 iters: 20 agg iters: 1
@@ -344,9 +353,11 @@ ResultFile Importer::run(std::istream& in, nlohmann::json provenance) {
       continue;
     }
     if (t.find(" NCCL INFO ") != std::string::npos || t.find(" NCCL WARN ") != std::string::npos) {
-      static const std::regex algo(R"(NCCL_ALGO set by environment to (\S+))");
-      std::smatch m;
-      if (std::regex_search(t, m, algo)) nccl_algo_ = m[1].str();
+      const std::string set_algo = "NCCL_ALGO set by environment to ";
+      const auto at = t.find(set_algo);
+      const auto value =
+          at == std::string::npos ? std::vector<std::string>{} : tokens(t.substr(at + set_algo.size()));
+      if (!value.empty()) nccl_algo_ = value.front();
       continue;
     }
     if (in_table_ && !finished_ && std::isdigit(static_cast<unsigned char>(t[0]))) {
