@@ -194,8 +194,9 @@ void print_comparison(std::ostream& out, const Comparison& c) {
   auto cell = [](const std::optional<ErrorSummary>& s) {
     char buf[128];
     if (!s) return std::string("no sizes");
-    std::snprintf(buf, sizeof buf, "%5.1f%% / %5.1f%% (at %s), %zu sizes", s->median_abs * 100.0,
-                  s->worst_abs * 100.0, format_bytes(Bytes(s->worst_size)).c_str(), s->sizes);
+    std::snprintf(buf, sizeof buf, "%5.1f%% / %5.1f%% (at %s), %zu size%s", s->median_abs * 100.0,
+                  s->worst_abs * 100.0, format_bytes(Bytes(s->worst_size)).c_str(), s->sizes,
+                  s->sizes == 1 ? "" : "s");
     return std::string(buf);
   };
   for (std::size_t i = 1; i < c.labels.size(); ++i) {

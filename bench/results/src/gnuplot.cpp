@@ -164,7 +164,8 @@ void plot_trend(const std::vector<Trend>& trends, const std::string& path, std::
   gp << terminal << "\nset output " << quoted(path) << "\n" << common_settings();
   gp << "set multiplot layout " << panels << ",1 title 'busbw per run'\n";
   // Log y: sizes from bytes to gigabytes share a panel, and equal relative drifts look equal.
-  gp << "set logscale y\nset xlabel 'run (git revision)'\nset ylabel 'busbw (GB/s)'\nset xtics rotate by -30 noenhanced\n"
+  gp << "set logscale y\nset xlabel 'run (git revision)'\nset ylabel 'busbw (GB/s)'\nset xtics rotate by -30 "
+        "noenhanced\n"
      << "set key outside right noenhanced\nset rmargin 16\n";
   for (std::size_t k = 0; k < panels; ++k) {
     const Trend& t = trends[k];
