@@ -145,6 +145,22 @@ TEST_F(ResultsCli, CompareSimulateRunsTheMeasuredScenario) {
   EXPECT_NE(no_topology.err.find("--topology"), std::string::npos);
 }
 
+TEST_F(ResultsCli, CompareInPlaceColumns) {
+  const std::string m = measured();
+  const std::string copy = path("copy.json");
+  fs::copy_file(m, copy);
+  // The same file out-of-place against in-place: differences are nccl-tests' own run-to-run noise.
+  const auto r = fabtwin({"compare", m, copy, "--json", "-"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out).at("rows")[27].at("rel_error")[1], 0.0);
+  const auto ip = fabtwin({"compare", m, copy, "--in-place"});
+  ASSERT_EQ(ip.code, 0) << ip.err;
+  EXPECT_NE(ip.out.find("# in-place timings of"), std::string::npos) << ip.out;
+  const std::string sim_file = sim("s.json", {"-b", "1KiB", "-e", "4KiB", "-f", "4"});
+  const auto none = fabtwin({"compare", sim_file, sim_file, "--in-place"});
+  EXPECT_EQ(none.code, 2);
+}
+
 TEST_F(ResultsCli, CalibrateThenSimWithTheCalibration) {
   const auto r = fabtwin({"calibrate", kData + "p2p/known_parameters.json", "-o", path("calib.json")});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -197,6 +213,12 @@ TEST_F(ResultsCli, CheckExitCodesHistoryAndTrend) {
   auto improved = fabtwin({"check", "--baseline", slower, base, "--tolerance", "5%"});
   EXPECT_EQ(improved.code, 1);
   EXPECT_NE(improved.out.find("IMPROVEMENT"), std::string::npos) << improved.out;
+
+  const auto as_json = fabtwin({"check", "--baseline", base, slower, "--json", "-"});
+  EXPECT_EQ(as_json.code, 1);
+  const auto verdicts = nlohmann::json::parse(as_json.out);
+  EXPECT_EQ(verdicts.at("status"), "fail");
+  EXPECT_EQ(verdicts.at("rows")[0].at("verdict"), "REGRESSION");
 
   const auto trend = fabtwin({"check", "--trend", history, "--plot", path("trend.svg")});
   ASSERT_EQ(trend.code, 0) << trend.err;

@@ -31,6 +31,7 @@ struct CompareArgs {
   std::string algo;
   std::uint64_t seed = 0;
   std::string keep;
+  bool in_place = false;
 };
 
 // Where the simulations write their results: a private folder removed afterwards, or --keep's.
@@ -190,6 +191,9 @@ void add_compare_command(CLI::App& app, std::ostream& out, int& exit_code) {
   cmd->add_option("-a,--algo", args->algo,
                   "with --simulate: algorithm to simulate (default: the measured one)");
   cmd->add_option("--seed", args->seed, "with --simulate: ECMP hash seed")->capture_default_str();
+  cmd->add_flag(
+      "--in-place", args->in_place,
+      "compare nccl-tests' in-place columns instead of out-of-place (sources without them as they are)");
   cmd->add_option("--keep", args->keep, "with --simulate: keep the simulated results files in this folder");
   cmd->callback([args, &out, &exit_code] {
     // Refuse a plot format before any table is printed.
@@ -216,6 +220,18 @@ void add_compare_command(CLI::App& app, std::ostream& out, int& exit_code) {
       }
     }
     for (const auto& f : args->files) files.push_back(results::load_results(f));
+    if (args->in_place) {
+      bool any = false;
+      for (auto& f : files) {
+        if (!results::has_in_place(f)) continue;
+        f = results::with_in_place_timings(std::move(f));
+        header << "# in-place timings of " << f.origin << "\n";
+        any = true;
+      }
+      if (!any)
+        throw std::invalid_argument(
+            "--in-place: no source has in-place measurements (nccl-tests imports do)");
+    }
     std::vector<const results::ResultFile*> sources;
     for (const auto& f : files) sources.push_back(&f);
     const results::Comparison c = results::compare(sources);

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -155,9 +156,8 @@ void plot_comparison(const Comparison& c, const std::string& path) {
 }
 
 void plot_trend(const std::vector<Trend>& trends, const std::string& path, std::size_t max_sizes) {
-  // One panel per scenario, stacked; a dashboard shows a handful, not hundreds.
-  constexpr std::size_t kMaxPanels = 6;
-  const std::size_t panels = std::min(trends.size(), kMaxPanels);
+  // One panel per scenario, stacked.
+  const std::size_t panels = std::min(trends.size(), kMaxTrendPanels);
   const std::string terminal = gnuplot_terminal(path, 1000, static_cast<int>(120 + 300 * panels));
   ScratchDir dir;
   std::ostringstream gp;
@@ -166,7 +166,7 @@ void plot_trend(const std::vector<Trend>& trends, const std::string& path, std::
   // Log y: sizes from bytes to gigabytes share a panel, and equal relative drifts look equal.
   gp << "set logscale y\nset xlabel 'run (git revision)'\nset ylabel 'busbw (GB/s)'\nset xtics rotate by -30 "
         "noenhanced\n"
-     << "set key outside right noenhanced\nset rmargin 16\n";
+     << "set key outside right noenhanced\nset rmargin 22\n";
   for (std::size_t k = 0; k < panels; ++k) {
     const Trend& t = trends[k];
     const auto sizes = trend_sizes(t, max_sizes);
@@ -175,7 +175,8 @@ void plot_trend(const std::vector<Trend>& trends, const std::string& path, std::
     for (std::size_t i = 0; i < t.points.size(); ++i) {
       const auto& p = t.points[i];
       std::string rev = p.revision.empty() ? "?" : p.revision.substr(0, 8);
-      data << i + 1 << ' ' << '"' << rev << '"';
+      // Column 3 flags runs whose check failed, so they stand out on the curves.
+      data << i + 1 << ' ' << '"' << rev << '"' << ' ' << (p.status == "fail" ? 1 : 0);
       for (auto s : sizes) {
         const auto it = p.busbw_gbps.find(s);
         if (it == p.busbw_gbps.end()) {
@@ -190,10 +191,17 @@ void plot_trend(const std::vector<Trend>& trends, const std::string& path, std::
     write_file(data_path, data.str());
     gp << "set title " << quoted(t.scenario) << " noenhanced\n";
     gp << "plot ";
+    const std::string d = quoted(data_path.string());
     for (std::size_t i = 0; i < sizes.size(); ++i) {
-      gp << (i ? ", " : "") << quoted(data_path.string()) << " using 1:" << i + 3
-         << (i == 0 ? ":xticlabels(2)" : "") << " with linespoints lw 2 pt 7 title "
-         << quoted(format_bytes(Bytes(sizes[i])));
+      gp << (i ? ", " : "") << d << " using 1:" << i + 4 << (i == 0 ? ":xticlabels(2)" : "")
+         << " with linespoints lw 2 pt 7 title " << quoted(format_bytes(Bytes(sizes[i])));
+    }
+    const bool any_failed = std::any_of(t.points.begin(), t.points.end(),
+                                        [](const HistoryPoint& p) { return p.status == "fail"; });
+    for (std::size_t i = 0; any_failed && i < sizes.size(); ++i) {
+      gp << ", " << d << " using 1:($3 == 1 ? $" << i + 4
+         << " : 1/0) with points pt 6 ps 2.5 lw 2 lc rgb 'red' "
+         << (i == 0 ? "title 'check failed'" : "notitle");
     }
     gp << "\n";
   }

@@ -1,5 +1,6 @@
 #include "fabtwin/results/results.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -208,6 +209,21 @@ ResultFile parse_results(const nlohmann::json& j, const std::string& origin) {
       check_bandwidths(*ip, *r.in_place, r.size_bytes, *c, f.run.ranks);
     }
     f.rows.push_back(std::move(r));
+  }
+  return f;
+}
+
+bool has_in_place(const ResultFile& f) {
+  return std::all_of(f.rows.begin(), f.rows.end(), [](const Row& r) { return r.in_place.has_value(); });
+}
+
+ResultFile with_in_place_timings(ResultFile f) {
+  for (Row& r : f.rows) {
+    if (!r.in_place) {
+      throw InvalidResults(f.origin + ": size " + std::to_string(r.size_bytes) +
+                           " has no in-place measurement");
+    }
+    std::swap(r.timing, *r.in_place);
   }
   return f;
 }

@@ -13,6 +13,8 @@ namespace fabtwin::results {
 // The format follows the extension: .png (cairo) or .svg. Throws std::invalid_argument for another
 // extension or a missing gnuplot, std::runtime_error with gnuplot's own message when it fails.
 void plot_comparison(const Comparison& c, const std::string& path);
+// Scenarios beyond this many are left out of a trend plot (a dashboard shows a handful per chart).
+inline constexpr std::size_t kMaxTrendPanels = 6;
 void plot_trend(const std::vector<Trend>& trends, const std::string& path, std::size_t max_sizes = 4);
 
 // The terminal line for `path`, e.g. "set terminal pngcairo ...". Exposed for tests.

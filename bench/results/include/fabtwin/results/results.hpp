@@ -82,6 +82,12 @@ ResultFile load_results(const std::string& path);
 nlohmann::json to_json(const ResultFile& f);
 void write_results(const std::string& path, const ResultFile& f);
 
+// True when every row carries nccl-tests' in-place columns.
+bool has_in_place(const ResultFile& f);
+// The same run with the in-place measurements as the rows' timings (for comparing in-place numbers).
+// Throws InvalidResults when a row has none.
+ResultFile with_in_place_timings(ResultFile f);
+
 // A file's JSON, or InvalidResults naming the file: missing, unreadable, truncated, not JSON.
 nlohmann::json read_json_file(const std::string& path);
 
