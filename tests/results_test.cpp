@@ -234,6 +234,29 @@ TEST(NcclImport, RejectsTruncatedLogs) {
   EXPECT_EQ(f.provenance.at("source").at("complete"), false);
 }
 
+TEST(NcclImport, RefusesSeveralRunsInOneLog) {
+  const std::string two = read_text(kData + "nccl-tests/all_reduce_perf_2node_h100.log") +
+                          read_text(kData + "nccl-tests/all_gather_perf_2.18.2.log");
+  EXPECT_NE(import_error(two).find("log:60: a second nccl-tests run starts here"), std::string::npos)
+      << import_error(two);
+}
+
+TEST(NcclImport, WindowsLineEndingsAndSizeZero) {
+  std::string text = read_text(kData + "nccl-tests/broadcast_perf_no_check.log");
+  // -b 0 adds a zero-byte row: it has no bandwidth and is left out.
+  text.insert(
+      text.find("        8192"),
+      "           0             0     float    none       0     0.20    0.00    0.00    N/A     0.19    0.00"
+      "    0.00    N/A\n");
+  std::string crlf;
+  for (char c : text) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  std::istringstream in(crlf);
+  const ResultFile f = import_nccl_tests(in, "log", {}, importer_provenance());
+  EXPECT_EQ(f.rows.size(), 5u);
+  EXPECT_EQ(f.rows.front().size_bytes, 8192u);
+  EXPECT_EQ(f.provenance.at("device"), "NVIDIA A100-SXM4-80GB");  // no stray \r
+}
+
 TEST(NcclImport, AmbiguousOrContradictedCollective) {
   std::string text = read_text(kData + "nccl-tests/all_gather_perf_2.18.2.log");
   const std::string named = "# Collective test starting: all_gather_perf\n";

@@ -115,6 +115,14 @@ class Importer {
 
 void Importer::header_line(int n, const std::string& line) {
   const auto t = tokens(line.substr(1));
+  // A run's opening lines after a table: several runs were logged to one file.
+  const bool opens_a_run = (t.size() >= 2 && t[0] == "nccl-tests" && t[1] == "version") ||
+                           (t.size() >= 3 && t[0] == "Collective" && t[2] == "starting:") ||
+                           (!t.empty() && t[0] == "nThread");
+  if (opens_a_run && in_table_) {
+    fail(n,
+         "a second nccl-tests run starts here: the log holds several; split it and import each on its own");
+  }
   // "# nccl-tests version 2.18.2 nccl-headers=23007 nccl-library=23007"
   if (t.size() >= 3 && t[0] == "nccl-tests" && t[1] == "version") {
     tests_version_ = t[2];
