@@ -145,6 +145,43 @@ TEST_F(ResultsCli, CompareSimulateRunsTheMeasuredScenario) {
   EXPECT_NE(no_topology.err.find("--topology"), std::string::npos);
 }
 
+TEST_F(ResultsCli, CompareSimulateSizesThatAreNotASweep) {
+  // A measured run at 1000, 3000 and 10000 bytes: no -b/-e/-f sweep makes these, so sim runs per size.
+  nlohmann::json rows = nlohmann::json::array();
+  for (std::uint64_t size : {1000u, 3000u, 10000u}) {
+    const double time = 20e-6, alg = size / time / 1e9;
+    rows.push_back({{"size_bytes", size},
+                    {"count", size / 4},
+                    {"dtype", "float"},
+                    {"op", "sum"},
+                    {"time_s", time},
+                    {"algbw_gbps", alg},
+                    {"busbw_gbps", alg * 2 * 15 / 16},
+                    {"correctness", "pass"},
+                    {"backend", "verbs"}});
+  }
+  const nlohmann::json doc = {
+      {"schema", "fabtwin-results"},
+      {"schema_version", 1},
+      {"provenance", {{"fabtwin_version", "0.1.0"}, {"git_revision", "x"}, {"host", "h"}, {"time", "t"}}},
+      {"run",
+       {{"backend", "verbs"},
+        {"collective", "all_reduce"},
+        {"algorithm", "ring"},
+        {"ranks", 16},
+        {"dtype", "float"},
+        {"op", "sum"}}},
+      {"rows", rows}};
+  std::ofstream(path("odd.json")) << doc.dump();
+  const auto r =
+      fabtwin({"compare", "--simulate", path("odd.json"), "--topology", "fat-tree:k=4", "--json", "-"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.at("rows").size(), 3u);
+  EXPECT_EQ(j.at("rows")[2].at("size_bytes"), 10000);
+  EXPECT_EQ(j.at("sources")[1].at("backend"), "analytic");
+}
+
 TEST_F(ResultsCli, CompareInPlaceColumns) {
   const std::string m = measured();
   const std::string copy = path("copy.json");
