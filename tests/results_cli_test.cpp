@@ -222,6 +222,13 @@ TEST_F(ResultsCli, CalibrateThenSimWithTheCalibration) {
   const double bw = c.at("rows")[0].at("busbw_gbps").get<double>();
   EXPECT_NEAR(bw, 11.5, 11.5 * 0.02);
   EXPECT_GT(n.at("rows")[0].at("busbw_gbps").get<double>(), 3 * bw);
+  // compare --simulate passes the calibration on to sim.
+  std::ofstream(path("measured_bcast.json")) << c.dump();
+  const auto cmp = fabtwin({"compare", "--simulate", path("measured_bcast.json"), "--topology",
+                            "rail:hosts=2,gpus=1,hosts_per_leaf=2", "--calibration", path("calib.json")});
+  ASSERT_EQ(cmp.code, 0) << cmp.err;
+  EXPECT_NE(cmp.out.find("--calibration"), std::string::npos) << cmp.out;
+  EXPECT_NE(cmp.out.find("+0.0"), std::string::npos) << cmp.out;  // the calibrated sim against itself
   const auto missing = fabtwin({"sim", "--calibration", path("nope.json")});
   EXPECT_EQ(missing.code, 2);
   const auto not_a_sweep = fabtwin({"calibrate", measured(), "-o", path("c2.json")});

@@ -31,6 +31,7 @@ struct CompareArgs {
   std::string algo;
   std::uint64_t seed = 0;
   std::string keep;
+  std::string calibration;
   bool in_place = false;
 };
 
@@ -138,6 +139,10 @@ results::ResultFile simulate(const results::ResultFile& measured, const std::str
       args.push_back("--op");
       args.push_back(measured.run.op);
     }
+    if (!a.calibration.empty()) {
+      args.push_back("--calibration");
+      args.push_back(a.calibration);
+    }
     if ((c == coll::Collective::broadcast || c == coll::Collective::reduce) &&
         measured.rows.front().root >= 0) {
       args.push_back("--root");
@@ -191,6 +196,9 @@ void add_compare_command(CLI::App& app, std::ostream& out, int& exit_code) {
   cmd->add_option("-a,--algo", args->algo,
                   "with --simulate: algorithm to simulate (default: the measured one)");
   cmd->add_option("--seed", args->seed, "with --simulate: ECMP hash seed")->capture_default_str();
+  cmd->add_option(
+      "--calibration", args->calibration,
+      "with --simulate: simulate with this calib.json (fabtwin calibrate) instead of nominal links");
   cmd->add_flag(
       "--in-place", args->in_place,
       "compare nccl-tests' in-place columns instead of out-of-place (sources without them as they are)");
@@ -212,8 +220,10 @@ void add_compare_command(CLI::App& app, std::ostream& out, int& exit_code) {
       SimulationDir dir(args->keep);
       for (const auto& b : backends) files.push_back(simulate(files.front(), b, *args, dir, header));
     } else {
-      if (!args->topology.empty() || !args->algo.empty() || !args->keep.empty()) {
-        throw std::invalid_argument("--topology, --algo and --keep go with --simulate MEASURED.json");
+      if (!args->topology.empty() || !args->algo.empty() || !args->keep.empty() ||
+          !args->calibration.empty()) {
+        throw std::invalid_argument(
+            "--topology, --algo, --calibration and --keep go with --simulate MEASURED.json");
       }
       if (args->files.size() < 2) {
         throw std::invalid_argument("compare needs two or more results files (or --simulate MEASURED.json)");
