@@ -11,6 +11,7 @@
 
 #include "cli.hpp"
 #include "fabtwin/coll/algorithms.hpp"
+#include "fabtwin/fabric/packet.hpp"
 #include "fabtwin/results/compare.hpp"
 #include "fabtwin/results/gnuplot.hpp"
 #include "options.hpp"
@@ -167,6 +168,8 @@ results::ResultFile simulate(const results::ResultFile& measured, const std::str
                                   "scenario: " +
                                   sim_err.str());
     }
+    // Exit 1 from sim: the simulated fabric could not deliver the collective (a result, reported as one).
+    if (code == 1) throw fabric::SimulationFailed("--simulate with backend " + backend + ": " + message);
     if (code != 0) throw std::runtime_error("fabtwin sim --backend " + backend + " failed: " + message);
     results::ResultFile part_file = results::load_results(json);
     if (merged.rows.empty()) {

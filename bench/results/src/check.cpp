@@ -155,11 +155,13 @@ void print_check(std::ostream& out, const CheckResult& r) {
     std::snprintf(b, sizeof b, "%+.2f%%", v * 100.0);
     return std::string(b);
   };
+  char tol[32];
+  std::snprintf(tol, sizeof tol, "%g%%", r.tolerance * 100.0);
   std::size_t compared = 0;
   for (const auto& row : r.rows) compared += row.change ? 1 : 0;
   if (r.passed()) {
-    out << "check: PASS: " << compared << " sizes of " << r.current_file << " within "
-        << pct(r.tolerance).substr(1) << " of " << r.baseline_file;
+    out << "check: PASS: " << compared << " sizes of " << r.current_file << " within " << tol << " of "
+        << r.baseline_file;
     if (w)
       out << " (largest change " << pct(*w->change) << " at " << format_bytes(Bytes(w->size_bytes)) << ")";
     out << "\n";
@@ -167,7 +169,7 @@ void print_check(std::ostream& out, const CheckResult& r) {
     std::size_t failing = 0;
     for (const auto& row : r.rows) failing += row.verdict != Verdict::within ? 1 : 0;
     out << "check: FAIL: " << failing << " of " << r.rows.size() << " sizes of " << r.current_file
-        << " outside " << pct(r.tolerance).substr(1) << " of " << r.baseline_file << "\n";
+        << " outside " << tol << " of " << r.baseline_file << "\n";
     std::snprintf(line, sizeof line, "#%12s %14s %14s %10s  %s\n", "size", "baseline", "current", "change",
                   "verdict");
     out << line;
