@@ -145,6 +145,20 @@ TEST_F(ResultsCli, CompareSimulateRunsTheMeasuredScenario) {
   EXPECT_NE(no_topology.err.find("--topology"), std::string::npos);
 }
 
+TEST_F(ResultsCli, CompareSimulateWithThePacketBackendToo) {
+  const std::string m = path("rs.json");
+  ASSERT_EQ(fabtwin({"import-nccl", kData + "nccl-tests/reduce_scatter_perf_4gpu.log", "-o", m}).code, 0);
+  const auto r = fabtwin({"compare", "--simulate", m, "--topology", "rail:hosts=2,gpus=2,hosts_per_leaf=2",
+                          "--backends", "analytic,packet", "--algo", "ring", "--json", "-"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.at("sources").size(), 3u);
+  EXPECT_EQ(j.at("sources")[1].at("backend"), "analytic");
+  EXPECT_EQ(j.at("sources")[2].at("backend"), "packet");
+  EXPECT_EQ(j.at("rows").size(), 8u);  // 4 KiB .. 64 MiB, x4
+  for (const auto& row : j.at("rows")) EXPECT_GT(row.at("busbw_gbps")[2].get<double>(), 0.0);
+}
+
 TEST_F(ResultsCli, CompareSimulateSizesThatAreNotASweep) {
   // A measured run at 1000, 3000 and 10000 bytes: no -b/-e/-f sweep makes these, so sim runs per size.
   nlohmann::json rows = nlohmann::json::array();
