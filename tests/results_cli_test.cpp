@@ -239,7 +239,8 @@ TEST_F(ResultsCli, CalibrateThenSimWithTheCalibration) {
   // compare --simulate passes the calibration on to sim.
   std::ofstream(path("measured_bcast.json")) << c.dump();
   const auto cmp = fabtwin({"compare", "--simulate", path("measured_bcast.json"), "--topology",
-                            "rail:hosts=2,gpus=1,hosts_per_leaf=2", "--calibration", path("calib.json")});
+                            "rail:hosts=2,gpus=1,hosts_per_leaf=2", "--calibration", path("calib.json"),
+                            "--backends", "analytic"});
   ASSERT_EQ(cmp.code, 0) << cmp.err;
   EXPECT_NE(cmp.out.find("--calibration"), std::string::npos) << cmp.out;
   EXPECT_NE(cmp.out.find("+0.0"), std::string::npos) << cmp.out;  // the calibrated sim against itself

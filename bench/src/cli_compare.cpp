@@ -28,7 +28,7 @@ struct CompareArgs {
   std::string json;
   std::string simulate;
   std::string topology;
-  std::string backends = "analytic";
+  std::string backends = "analytic,packet";
   std::string algo;
   std::uint64_t seed = 0;
   std::string keep;
