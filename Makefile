@@ -3,7 +3,7 @@ JOBS ?= 2
 CTEST_JOBS ?= 2
 FABTWIN := build/release/bench/fabtwin
 
-.PHONY: deps release asan demo test test-release test-asan format clean
+.PHONY: deps release asan demo test test-release test-asan baselines format clean
 
 deps:
 	bash scripts/install-deps.sh
@@ -34,6 +34,10 @@ test-asan: asan
 	ctest --preset asan -j $(CTEST_JOBS)
 
 test: test-release test-asan
+
+# Rewrite results/baselines/*.json after an intended change to a simulator (review the diff).
+baselines: release
+	bash scripts/baselines.sh $(FABTWIN) update
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

@@ -20,6 +20,10 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   add_topo_command(app, out, exit_code);
   add_plan_command(app, out, exit_code);
   add_sim_command(app, out, err, exit_code);
+  add_import_command(app, out, exit_code);
+  add_compare_command(app, out, exit_code);
+  add_calibrate_command(app, out, exit_code);
+  add_check_command(app, out, exit_code);
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {

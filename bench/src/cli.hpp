@@ -18,5 +18,9 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 void add_topo_command(CLI::App& app, std::ostream& out, int& exit_code);
 void add_plan_command(CLI::App& app, std::ostream& out, int& exit_code);
 void add_sim_command(CLI::App& app, std::ostream& out, std::ostream& err, int& exit_code);
+void add_import_command(CLI::App& app, std::ostream& out, int& exit_code);
+void add_compare_command(CLI::App& app, std::ostream& out, int& exit_code);
+void add_calibrate_command(CLI::App& app, std::ostream& out, int& exit_code);
+void add_check_command(CLI::App& app, std::ostream& out, int& exit_code);
 
 }  // namespace fabtwin::cli

@@ -13,6 +13,7 @@
 #include "fabtwin/coll/cost_model.hpp"
 #include "fabtwin/coll/metrics.hpp"
 #include "fabtwin/fabric/packet.hpp"
+#include "fabtwin/results/calibration.hpp"
 #include "fabtwin/topo/generators.hpp"
 #include "options.hpp"
 #include "scenario.hpp"
@@ -35,6 +36,7 @@ struct SimArgs {
   std::string trace;
   std::string per_message = "2us";
   std::string reduce_rate = "500GB/s";
+  std::string calibration;
   bool list = false;
   CollectiveOptions coll;
   // Packet backend.
@@ -294,6 +296,8 @@ void add_sim_command(CLI::App& app, std::ostream& out, std::ostream& err, int& e
       ->capture_default_str();
   cmd->add_option("--reduce-bw", args->reduce_rate, "reduction throughput per rank (gamma)")
       ->capture_default_str();
+  cmd->add_option("--calibration", args->calibration,
+                  "calib.json from fabtwin calibrate: fitted NIC links, per-message");
   cmd->add_flag("--list", args->list, "list the algorithms and exit");
   add_collective_options(*cmd, args->coll);
   cmd->callback([cmd, args, &out, &err, &exit_code] {
@@ -310,7 +314,8 @@ void add_sim_command(CLI::App& app, std::ostream& out, std::ostream& err, int& e
     params.reduce_rate = parse_rate_option("--reduce-bw", args->reduce_rate);
     params.ecmp_seed = args->seed;
 
-    const topo::Topology topology = topo::topology_from_spec(args->topology);
+    const topo::Topology topology =
+        results::calibrated(args->calibration, topo::topology_from_spec(args->topology), params);
     const std::int32_t ranks = resolve_ranks(args->ranks, &topology, 0);
     const coll::Group group = make_group(ranks, &topology, 0);
     const topo::Router router(topology);

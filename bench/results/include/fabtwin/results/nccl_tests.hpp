@@ -1,0 +1,32 @@
+// nccl-tests' text output (all_reduce_perf and friends) as a results file, so a real cluster's NCCL
+// run can be compared with fabtwin's predictions. Reads the 2.x layout with a root column and #wrong
+// (the table nccl-tests has printed since about 2.11, with or without the "# nccl-tests version" line
+// later versions add); anything else is rejected with a message, never guessed at.
+#pragma once
+
+#include <iosfwd>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "fabtwin/results/results.hpp"
+
+namespace fabtwin::results {
+
+struct NcclImportOptions {
+  // all_reduce, ... when the log does not say ("# Collective test starting:" appears from 2.14 or
+  // so); otherwise inferred from the table where that is unambiguous.
+  std::string collective;
+  std::string dtype;  // keep only rows of this type (logs of `-d all` hold several)
+  std::string op;     // keep only rows of this reduction (`-o all`)
+  // Import the rows of a log that stops before nccl-tests' closing summary (crashed or cut short).
+  bool allow_partial = false;
+};
+
+// `provenance` is the importer's own (fabtwin version, revision, time); the log's host, devices and
+// NCCL and nccl-tests versions are added to it. Throws InvalidResults naming `origin` and the line.
+ResultFile import_nccl_tests(std::istream& log, const std::string& origin, const NcclImportOptions& options,
+                             nlohmann::json provenance);
+ResultFile import_nccl_tests_file(const std::string& path, const NcclImportOptions& options,
+                                  nlohmann::json provenance);
+
+}  // namespace fabtwin::results

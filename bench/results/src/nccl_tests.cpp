@@ -1,0 +1,482 @@
+#include "fabtwin/results/nccl_tests.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "fabtwin/coll/metrics.hpp"
+#include "fabtwin/coll/plan.hpp"
+
+namespace fabtwin::results {
+
+namespace {
+
+const std::vector<std::string> kColumns = {"size",  "count",  "type", "redop", "root",  "time",  "algbw",
+                                           "busbw", "#wrong", "time", "algbw", "busbw", "#wrong"};
+
+std::vector<std::string> tokens(const std::string& line) {
+  std::istringstream in(line);
+  std::vector<std::string> out;
+  for (std::string t; in >> t;) out.push_back(t);
+  return out;
+}
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  const auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+std::optional<std::uint64_t> element_size(const std::string& type) {
+  static const std::map<std::string, std::uint64_t> sizes = {
+      {"int8", 1},  {"uint8", 1},  {"f8e4m3", 1}, {"f8e5m2", 1}, {"half", 2},   {"bfloat16", 2},
+      {"int32", 4}, {"uint32", 4}, {"float", 4},  {"int64", 8},  {"uint64", 8}, {"double", 8}};
+  const auto it = sizes.find(type);
+  if (it == sizes.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<coll::Collective> collective_of_binary(const std::string& binary) {
+  static const std::map<std::string, coll::Collective> names = {
+      {"all_reduce_perf", coll::Collective::all_reduce},
+      {"all_gather_perf", coll::Collective::all_gather},
+      {"reduce_scatter_perf", coll::Collective::reduce_scatter},
+      {"broadcast_perf", coll::Collective::broadcast},
+      {"reduce_perf", coll::Collective::reduce},
+      {"alltoall_perf", coll::Collective::all_to_all}};
+  const auto it = names.find(binary);
+  if (it == names.end()) return std::nullopt;
+  return it->second;
+}
+
+// Ranks' buffers are the whole size for these; the others print a per-rank count.
+bool count_is_whole_size(coll::Collective c) {
+  return c == coll::Collective::all_reduce || c == coll::Collective::broadcast ||
+         c == coll::Collective::reduce;
+}
+
+struct ParsedTiming {
+  double time_us = 0;
+  double algbw = 0;
+  double busbw = 0;
+  std::string wrong;
+};
+
+struct ParsedRow {
+  int line = 0;
+  std::uint64_t size = 0;
+  std::uint64_t count = 0;
+  std::string type;
+  std::string redop;
+  std::int32_t root = -1;
+  ParsedTiming out_of_place;
+  ParsedTiming in_place;
+};
+
+class Importer {
+ public:
+  Importer(const std::string& origin, const NcclImportOptions& options)
+      : origin_(origin), options_(options) {}
+
+  [[noreturn]] void fail(int line, const std::string& what) const {
+    throw InvalidResults(origin_ + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": " + what);
+  }
+
+  ResultFile run(std::istream& in, nlohmann::json provenance);
+
+ private:
+  void header_line(int n, const std::string& line);
+  void table_header(int n, const std::vector<std::string>& cols);
+  void data_row(int n, const std::string& line, const std::vector<std::string>& t);
+  coll::Collective decide_collective(const std::vector<ParsedRow>& rows) const;
+  Timing timing(const ParsedRow& r, const ParsedTiming& t, coll::Collective c, std::int32_t ranks,
+                const char* which) const;
+
+  std::string origin_;
+  NcclImportOptions options_;
+  std::string tests_version_;
+  std::string binary_;
+  std::string nccl_version_;
+  std::string nccl_algo_;
+  nlohmann::json settings_ = nlohmann::json::object();
+  std::map<int, std::pair<std::string, std::string>> ranks_;  // rank -> (host, device)
+  bool saw_settings_ = false;
+  bool in_table_ = false;
+  bool finished_ = false;
+  std::vector<ParsedRow> rows_;
+};
+
+void Importer::header_line(int n, const std::string& line) {
+  const auto t = tokens(line.substr(1));
+  // A run's opening lines after a table: several runs were logged to one file.
+  const bool opens_a_run = (t.size() >= 2 && t[0] == "nccl-tests" && t[1] == "version") ||
+                           (t.size() >= 3 && t[0] == "Collective" && t[2] == "starting:") ||
+                           (!t.empty() && t[0] == "nThread");
+  if (opens_a_run && in_table_) {
+    fail(n,
+         "a second nccl-tests run starts here: the log holds several; split it and import each on its own");
+  }
+  // "# nccl-tests version 2.18.2 nccl-headers=23007 nccl-library=23007"
+  if (t.size() >= 3 && t[0] == "nccl-tests" && t[1] == "version") {
+    tests_version_ = t[2];
+    if (tests_version_.rfind("2.", 0) != 0) {
+      fail(n, "nccl-tests version " + tests_version_ +
+                  " is not supported: fabtwin reads the table of nccl-tests 2.x (2.11 and later)");
+    }
+    return;
+  }
+  // "# Collective test starting: all_reduce_perf"
+  if (t.size() >= 4 && t[0] == "Collective" && t[1] == "test" && t[2] == "starting:") {
+    binary_ = t[3];
+    if (!collective_of_binary(binary_)) {
+      fail(n, "\"" + binary_ +
+                  "\" is not a test fabtwin imports (all_reduce_perf, all_gather_perf, reduce_scatter_perf, "
+                  "broadcast_perf, reduce_perf, alltoall_perf)");
+    }
+    return;
+  }
+  // "#  Rank  0 Group  0 Pid  15784 on  nid007106 device  0 [0009:01:00] NVIDIA GH200 120GB" (no Group
+  // before 2.11): the device name is everything after the bus id.
+  if (t.size() >= 2 && t[0] == "Rank") {
+    const auto on = std::find(t.begin(), t.end(), "on");
+    const auto device = std::find(t.begin(), t.end(), "device");
+    const auto bus_end = line.find(']', line.find(" device "));
+    int r = -1;
+    try {
+      r = std::stoi(t[1]);
+    } catch (const std::exception&) {
+      r = -1;
+    }
+    if (r < 0 || on == t.end() || on + 1 == t.end() || device == t.end() || bus_end == std::string::npos) {
+      fail(n, "a \"Rank\" line of an unknown layout: \"" + trim(line) + "\"");
+    }
+    if (ranks_.count(r)) fail(n, "rank " + t[1] + " is listed twice under \"# Using devices\"");
+    ranks_[r] = {*(on + 1), trim(line.substr(bus_end + 1))};
+    return;
+  }
+  if (!t.empty() && t[0] == "nThread") {
+    saw_settings_ = true;
+    // "nThread 1 nGpus 8 minBytes 8 maxBytes 134217728 step: 2(factor) warmup iters: 5 iters: 20 agg iters: 1
+    // validation: 1 graph: 0": numbers after their (possibly two-word) key.
+    std::string key;
+    for (const auto& tok : t) {
+      const bool numeric = !tok.empty() && std::isdigit(static_cast<unsigned char>(tok[0]));
+      if (!numeric) {
+        std::string word = tok;
+        if (!word.empty() && word.back() == ':') word.pop_back();
+        key = key.empty() ? word : key + "_" + word;
+        continue;
+      }
+      if (key.empty()) continue;
+      std::string k = key;
+      std::transform(k.begin(), k.end(), k.begin(), [](unsigned char c) { return std::tolower(c); });
+      if (k == "step") {
+        settings_["step"] = tok;
+      } else {
+        try {
+          settings_[k] = std::stoull(tok);
+        } catch (const std::exception&) {
+          settings_[k] = tok;
+        }
+      }
+      key.clear();
+    }
+    return;
+  }
+  if (t.size() >= 5 && t[0] == "size" && t[1] == "count") table_header(n, t);
+  if (!t.empty() && t[0] == "Avg" && in_table_) finished_ = true;
+}
+
+void Importer::table_header(int n, const std::vector<std::string>& cols) {
+  if (cols == kColumns) {
+    if (in_table_ || !rows_.empty()) {
+      fail(n, "a second table: the log holds several runs; split it and import each on its own");
+    }
+    in_table_ = true;
+    return;
+  }
+  std::string got;
+  for (const auto& c : cols) got += (got.empty() ? "" : " ") + c;
+  if (std::find(cols.begin(), cols.end(), "error") != cols.end()) {
+    fail(n, "this table layout (\"" + got +
+                "\") is from nccl-tests 2.10 or earlier; fabtwin reads the 2.11+ layout with \"root\" and "
+                "\"#wrong\" columns: rerun with a current nccl-tests");
+  }
+  fail(
+      n, "unknown nccl-tests table layout (\"" + got + "\"); fabtwin reads: " + [] {
+        std::string s;
+        for (const auto& c : kColumns) s += (s.empty() ? "" : " ") + c;
+        return s;
+      }());
+}
+
+void Importer::data_row(int n, const std::string& line, const std::vector<std::string>& t) {
+  if (t.size() != kColumns.size()) {
+    fail(n, "table row with " + std::to_string(t.size()) + " fields, expected " +
+                std::to_string(kColumns.size()) + " (truncated line?): \"" + trim(line) + "\"");
+  }
+  auto unsigned_at = [&](std::size_t i, const char* what) {
+    const std::string& s = t[i];
+    if (s.empty() || !std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); })) {
+      fail(n, std::string(what) + " \"" + s + "\" is not a whole number");
+    }
+    try {
+      return static_cast<std::uint64_t>(std::stoull(s));
+    } catch (const std::exception&) {
+      fail(n, std::string(what) + " \"" + s + "\" is out of range");
+    }
+  };
+  auto number_at = [&](std::size_t i, const char* what) {
+    std::size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(t[i], &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != t[i].size() || !std::isfinite(v) || v < 0) {
+      fail(n, std::string(what) + " \"" + t[i] + "\" is not a non-negative number");
+    }
+    return v;
+  };
+  ParsedRow r;
+  r.line = n;
+  r.size = unsigned_at(0, "size");
+  r.count = unsigned_at(1, "count");
+  r.type = t[2];
+  r.redop = t[3];
+  try {
+    r.root = std::stoi(t[4]);
+  } catch (const std::exception&) {
+    fail(n, "root \"" + t[4] + "\" is not a rank");
+  }
+  r.out_of_place = {number_at(5, "out-of-place time"), number_at(6, "out-of-place algbw"),
+                    number_at(7, "out-of-place busbw"), t[8]};
+  r.in_place = {number_at(9, "in-place time"), number_at(10, "in-place algbw"),
+                number_at(11, "in-place busbw"), t[12]};
+  if ((!options_.dtype.empty() && r.type != options_.dtype) ||
+      (!options_.op.empty() && r.redop != options_.op)) {
+    return;
+  }
+  rows_.push_back(r);
+}
+
+coll::Collective Importer::decide_collective(const std::vector<ParsedRow>& rows) const {
+  std::optional<coll::Collective> stated;
+  if (!binary_.empty()) stated = collective_of_binary(binary_);
+  if (!options_.collective.empty()) {
+    const auto c = coll::collective_from_string(options_.collective);
+    if (!c) {
+      fail(0, "--collective: unknown collective \"" + options_.collective +
+                  "\" (all_reduce, reduce_scatter, all_gather, broadcast, reduce, all_to_all)");
+    }
+    if (stated && *stated != *c) {
+      fail(0, "--collective " + options_.collective + " contradicts the log, which ran " + binary_);
+    }
+    stated = c;
+  }
+  if (stated) return *stated;
+  // Without a name, the table's shape decides where it can: reductions print an operation, rooted
+  // collectives a root, and all-reduce prints the whole count where reduce-scatter prints a rank's.
+  const ParsedRow& r = rows.front();
+  const bool reduces = r.redop != "none";
+  const bool rooted = r.root >= 0;
+  const std::uint64_t elem = element_size(r.type).value_or(1);
+  const auto ranks = static_cast<std::uint64_t>(ranks_.size());
+  if (reduces && rooted) return coll::Collective::reduce;
+  if (!reduces && rooted) return coll::Collective::broadcast;
+  if (reduces && ranks > 1) {
+    if (r.count * elem == r.size) return coll::Collective::all_reduce;
+    if (r.count * elem * ranks == r.size) return coll::Collective::reduce_scatter;
+  }
+  fail(0,
+       "the log does not name its test (no \"# Collective test starting:\" line) and the table "
+       "fits more than one collective: pass --collective (e.g. all_gather or all_to_all)");
+}
+
+Timing Importer::timing(const ParsedRow& r, const ParsedTiming& t, coll::Collective c, std::int32_t ranks,
+                        const char* which) const {
+  if (!(t.time_us > 0)) fail(r.line, std::string(which) + " time is zero: no bandwidth to import");
+  Timing out;
+  out.time = Seconds(t.time_us * 1e-6);
+  // Recomputed from size and time: the printed bandwidths have two decimals, too few for small sizes.
+  const auto bw = coll::bandwidth(c, ranks, Bytes(r.size), out.time);
+  out.algbw_gbps = bw.algbw_gbps;
+  out.busbw_gbps = bw.busbw_gbps;
+  // Time is printed to about four significant digits and bandwidths to two decimals.
+  const auto agrees = [](double printed, double computed) {
+    return std::abs(printed - computed) <= 0.011 + 0.005 * computed;
+  };
+  if (!agrees(t.algbw, bw.algbw_gbps)) {
+    fail(r.line, std::string(which) + " algbw " + std::to_string(t.algbw) + " GB/s is not size / time (" +
+                     std::to_string(bw.algbw_gbps) +
+                     " GB/s): not an nccl-tests table this importer understands");
+  }
+  if (!agrees(t.busbw, bw.busbw_gbps)) {
+    fail(r.line, std::string(which) + " busbw " + std::to_string(t.busbw) + " GB/s does not match " +
+                     coll::to_string(c) + " over " + std::to_string(ranks) + " ranks (" +
+                     std::to_string(bw.busbw_gbps) +
+                     " GB/s): wrong --collective, or a rank list that does not match the run?");
+  }
+  if (t.wrong == "N/A") {
+    out.correctness = Correctness::not_checked;
+  } else {
+    std::uint64_t wrong = 0;
+    try {
+      std::size_t used = 0;
+      wrong = std::stoull(t.wrong, &used);
+      if (used != t.wrong.size()) throw std::invalid_argument(t.wrong);
+    } catch (const std::exception&) {
+      fail(r.line, std::string(which) + " #wrong \"" + t.wrong + "\" is neither a count nor N/A");
+    }
+    out.correctness = wrong == 0 ? Correctness::pass : Correctness::fail;
+    out.wrong = wrong;
+  }
+  return out;
+}
+
+ResultFile Importer::run(std::istream& in, nlohmann::json provenance) {
+  std::string line;
+  int n = 0;
+  bool any_text = false;
+  while (std::getline(in, line)) {
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const std::string t = trim(line);
+    if (t.empty()) continue;
+    any_text = true;
+    if (t[0] == '#') {
+      header_line(n, t);
+      continue;
+    }
+    if (t.rfind("NCCL version ", 0) == 0) {
+      nccl_version_ = tokens(t).at(2);
+      continue;
+    }
+    if (t.find(" NCCL INFO ") != std::string::npos || t.find(" NCCL WARN ") != std::string::npos) {
+      const std::string set_algo = "NCCL_ALGO set by environment to ";
+      const auto at = t.find(set_algo);
+      const auto value =
+          at == std::string::npos ? std::vector<std::string>{} : tokens(t.substr(at + set_algo.size()));
+      if (!value.empty()) nccl_algo_ = value.front();
+      continue;
+    }
+    if (in_table_ && !finished_ && std::isdigit(static_cast<unsigned char>(t[0]))) {
+      data_row(n, t, tokens(t));
+      continue;
+    }
+    // Anything else (launcher chatter, a shell prompt) is not nccl-tests' and carries no numbers we
+    // read; it is skipped like NCCL's own log lines.
+  }
+  if (!any_text) fail(0, "the log is empty");
+  if (!saw_settings_ && !in_table_) {
+    fail(0, "not an nccl-tests log: no \"# nThread ... nGpus ...\" line and no result table");
+  }
+  if (!in_table_) fail(0, "no result table (the run failed before its first size?)");
+  if (ranks_.empty()) {
+    fail(0, "no \"# Using devices\" rank list: the rank count, and so busbw, cannot be checked");
+  }
+  for (int r = 0; r < static_cast<int>(ranks_.size()); ++r) {
+    if (!ranks_.count(r)) fail(0, "the \"# Using devices\" list skips rank " + std::to_string(r));
+  }
+  if (rows_.empty()) {
+    fail(0, options_.dtype.empty() && options_.op.empty() ? "the result table has no rows"
+                                                          : "no rows of the chosen --dtype/--op");
+  }
+  if (!finished_ && !options_.allow_partial) {
+    fail(0,
+         "the log ends before nccl-tests' \"# Avg bus bandwidth\" line: the run was cut short or the "
+         "file is truncated (--allow-partial imports the rows it has)");
+  }
+  const auto ranks = static_cast<std::int32_t>(ranks_.size());
+  const coll::Collective c = decide_collective(rows_);
+
+  ResultFile f;
+  f.origin = origin_;
+  f.run.backend = "nccl-tests";
+  f.run.collective = coll::to_string(c);
+  // NCCL picks its algorithm per size unless told; "nccl" says so honestly.
+  std::string algo = nccl_algo_;
+  std::transform(algo.begin(), algo.end(), algo.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  f.run.algorithm = algo.empty() ? "nccl" : algo;
+  f.run.ranks = ranks;
+  f.run.dtype = rows_.front().type;
+  f.run.op = rows_.front().redop;
+  f.run.options = settings_;
+  std::set<std::string> hosts, devices;
+  for (const auto& [r, hd] : ranks_) {
+    hosts.insert(hd.first);
+    devices.insert(hd.second);
+  }
+  f.run.options["hosts"] = hosts.size();
+  f.run.options["in_place_columns"] = true;
+
+  std::string device;
+  for (const auto& d : devices) device += (device.empty() ? "" : ", ") + d;
+  provenance["device"] = device;
+  provenance["host"] = ranks_.begin()->second.first;
+  provenance["source"] = {{"tool", "nccl-tests"},
+                          {"file", origin_},
+                          {"nccl_tests_version", tests_version_.empty() ? "unknown" : tests_version_},
+                          {"test", binary_.empty() ? std::string(coll::to_string(c)) : binary_},
+                          {"nccl_version", nccl_version_.empty() ? "unknown" : nccl_version_},
+                          {"complete", finished_}};
+  f.provenance = provenance;
+
+  for (const ParsedRow& r : rows_) {
+    if (r.type != f.run.dtype || r.redop != f.run.op) {
+      fail(r.line, "rows of several types or operations (" + f.run.dtype + "/" + f.run.op + " and " + r.type +
+                       "/" + r.redop + "; a run with -d all or -o all?): choose one with --dtype and --op");
+    }
+    const auto elem = element_size(r.type);
+    if (!elem) fail(r.line, "unknown data type \"" + r.type + "\"");
+    const std::uint64_t per_rank = count_is_whole_size(c) ? 1 : static_cast<std::uint64_t>(ranks);
+    if (r.count * *elem * per_rank != r.size) {
+      fail(r.line, "count " + std::to_string(r.count) + " of " + r.type + " does not make size " +
+                       std::to_string(r.size) + " for " + coll::to_string(c) + " over " +
+                       std::to_string(ranks) + " ranks");
+    }
+    if (!f.rows.empty() && r.size <= f.rows.back().size_bytes) {
+      fail(r.line, "size " + std::to_string(r.size) + " does not grow after " +
+                       std::to_string(f.rows.back().size_bytes) + " (two runs in one log?)");
+    }
+    if (r.size == 0) continue;  // nccl-tests runs size 0 with -b 0; it has no bandwidth
+    Row row;
+    row.size_bytes = r.size;
+    row.count = r.count;
+    row.dtype = r.type;
+    row.op = r.redop;
+    row.root = r.root;
+    row.algorithm = f.run.algorithm;
+    row.backend = f.run.backend;
+    row.timing = timing(r, r.out_of_place, c, ranks, "out-of-place");
+    row.in_place = timing(r, r.in_place, c, ranks, "in-place");
+    f.rows.push_back(std::move(row));
+  }
+  if (f.rows.empty()) fail(0, "every row has size 0: nothing to import");
+  return f;
+}
+
+}  // namespace
+
+ResultFile import_nccl_tests(std::istream& log, const std::string& origin, const NcclImportOptions& options,
+                             nlohmann::json provenance) {
+  Importer importer(origin, options);
+  return importer.run(log, std::move(provenance));
+}
+
+ResultFile import_nccl_tests_file(const std::string& path, const NcclImportOptions& options,
+                                  nlohmann::json provenance) {
+  std::ifstream f(path);
+  if (!f) throw InvalidResults(path + ": cannot open (does it exist and is it readable?)");
+  return import_nccl_tests(f, path, options, std::move(provenance));
+}
+
+}  // namespace fabtwin::results
