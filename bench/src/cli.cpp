@@ -19,6 +19,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   add_topo_command(app, out, exit_code);
   add_plan_command(app, out, exit_code);
   add_sim_command(app, out, exit_code);
+  add_run_command(app, out, err, exit_code);
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {
