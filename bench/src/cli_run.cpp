@@ -368,8 +368,13 @@ void add_run_command(CLI::App& app, std::ostream& out, std::ostream& err, int& e
   cmd->callback([args, &out, &err, &exit_code] {
     const Seconds timeout = parse_duration_option("--timeout", args->timeout);
     if (timeout.count() <= 0) throw std::invalid_argument("--timeout must be positive");
-    const auto sizes =
-        size_sweep(parse_bytes_option("-b", args->minbytes), parse_bytes_option("-e", args->maxbytes), args->factor);
+    const Bytes minbytes = parse_bytes_option("-b", args->minbytes);
+    const Bytes maxbytes = parse_bytes_option("-e", args->maxbytes);
+    // A factor never leaves 0 B, so -b 0 measures 0 B and then sweeps on from 1 B: the empty call
+    // (pure per-call overhead) and the sizes in one run.
+    auto sizes = size_sweep(minbytes.count() == 0 ? Bytes(std::min<std::uint64_t>(1, maxbytes.count())) : minbytes,
+                            maxbytes, args->factor);
+    if (minbytes.count() == 0 && maxbytes.count() > 0) sizes.insert(sizes.begin(), 0);
     const coll::Collective c = parse_collective(args->coll.collective);
     const coll::AlgoOptions options = to_algo_options(args->coll);
     if (args->p2p && (args->in_place_only || args->out_of_place_only)) {

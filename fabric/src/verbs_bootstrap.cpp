@@ -230,7 +230,7 @@ void Bootstrap::accept_all(Seconds wait) {
       for (std::int32_t r = 1; r < world_; ++r) {
         if (peers_[r].fd < 0) missing += (missing.empty() ? "" : ", ") + std::to_string(r);
       }
-      fail("rank 0: timed out after " + format_duration(wait) + " waiting for ranks " + missing +
+      fail("rank 0: timed out after " + format_duration(wait) + " waiting for rank(s) " + missing +
            " to connect to " + root_ + " (are they running with --world " + std::to_string(world_) +
            " and this --root?)");
     }
@@ -387,8 +387,7 @@ void Bootstrap::pump(int wait_ms) {
     fds.push_back({p.fd, POLLIN, 0});
     who.push_back(&p);
   }
-  if (fds.empty()) return;
-  if (poll(fds.data(), fds.size(), wait_ms) < 0 && errno != EINTR) {
+  if (!fds.empty() && poll(fds.data(), fds.size(), wait_ms) < 0 && errno != EINTR) {
     throw RunError("rank " + std::to_string(rank_) + ": poll on bootstrap sockets failed: " + errno_text(errno));
   }
   for (std::size_t i = 0; i < fds.size(); ++i) {
@@ -403,11 +402,13 @@ void Bootstrap::pump(int wait_ms) {
       }
       if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
       if (got < 0 && errno == EINTR) continue;
+      // The peer is gone, but what it sent before leaving (a last reply) still counts.
       p.closed = true;
-      const std::string who_text = p.rank == 0 ? "rank 0 (the root)" : "rank " + std::to_string(p.rank);
-      fail("rank " + std::to_string(rank_) + ": " + who_text +
-           " closed its connection before the run ended: it exited, crashed or was killed");
+      break;
     }
+  }
+  // Frames may also sit in a buffer from an earlier read (the hello's read can take more): parse all.
+  for (Peer& p : peers_) {
     while (p.inbuf.size() >= kHeaderBytes) {
       const auto type = static_cast<std::uint8_t>(p.inbuf[0]);
       const std::uint32_t len = read_u32(p.inbuf, 1);
@@ -438,7 +439,14 @@ void Bootstrap::pump(int wait_ms) {
       }
       p.data.push_back(std::move(payload));
     }
+    if (p.closed && p.data.empty() && p.fd >= 0) fail_closed(p);
   }
+}
+
+void Bootstrap::fail_closed(const Peer& p) {
+  const std::string who = p.rank == 0 ? "rank 0 (the root)" : "rank " + std::to_string(p.rank);
+  fail("rank " + std::to_string(rank_) + ": " + who +
+       " closed its connection before the run ended: it exited, crashed or was killed");
 }
 
 std::vector<std::string> Bootstrap::allgather(const std::string& mine, const std::string& what) {
@@ -452,7 +460,9 @@ std::vector<std::string> Bootstrap::allgather(const std::string& mine, const std
     while (true) {
       std::string missing;
       for (std::int32_t r = 1; r < world_; ++r) {
-        if (peers_[r].data.empty()) missing += (missing.empty() ? "rank " : ", rank ") + std::to_string(r);
+        if (!peers_[r].data.empty()) continue;
+        if (peers_[r].closed) fail_closed(peers_[r]);
+        missing += (missing.empty() ? "rank " : ", rank ") + std::to_string(r);
       }
       if (missing.empty()) break;
       if (ms_until(deadline) == 0) timed_out(missing);
@@ -471,6 +481,7 @@ std::vector<std::string> Bootstrap::allgather(const std::string& mine, const std
   }
   send_frame(peers_[0], kData, mine);
   while (peers_[0].data.empty()) {
+    if (peers_[0].closed) fail_closed(peers_[0]);
     if (ms_until(deadline) == 0) timed_out("rank 0 (the root) to answer");
     pump(std::min(ms_until(deadline), 100));
   }

@@ -75,6 +75,7 @@ class Bootstrap {
   void pump(int wait_ms);
   void send_frame(Peer& p, std::uint8_t type, const std::string& payload);
   [[noreturn]] void fail(const std::string& message);
+  [[noreturn]] void fail_closed(const Peer& p);
 
   std::int32_t rank_;
   std::int32_t world_;
