@@ -231,6 +231,7 @@ void run_collective(const RunArgs& args, fabric::Bootstrap& boot, const fabric::
         << fabric::format_gid(a.gid) << "), " << peers.size() << " RC QPs, "
         << format_bytes(Bytes(transport.buffer_bytes())) << " registered\n#\n";
     print_run_header(out);
+    out << std::flush;
   }
   nlohmann::json rows = nlohmann::json::array();
   std::uint64_t total_wrong = 0;

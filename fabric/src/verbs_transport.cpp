@@ -169,7 +169,11 @@ Transport::Transport(Bootstrap& boot, const TransportOptions& options, std::uint
     std::memcpy(remote.gid.raw, rh.gid, 16);
     PortAddress local = address_;
     local.active_mtu = static_cast<ibv_mtu>(std::min<int>(address_.active_mtu, rh.mtu));
-    connect_rc_qp(c.qp.get(), local, c.psn, remote, p);
+    try {
+      connect_rc_qp(c.qp.get(), local, c.psn, remote, p);
+    } catch (const VerbsError& e) {
+      throw VerbsError(me + ": " + e.what());
+    }
     c.remote_addr = rh.addr;
     c.rkey = rh.rkey;
     post_recvs(c, kRecvDepth);
