@@ -83,8 +83,8 @@ ModeResult combine(fabric::Bootstrap& boot, const fabric::CollectiveMeasurement&
 coll::Group group_from_hosts(fabric::Bootstrap& boot, std::int32_t ranks_per_host) {
   if (ranks_per_host > 0) {
     if (boot.world() % ranks_per_host != 0) {
-      throw std::invalid_argument("--ranks-per-host " + std::to_string(ranks_per_host) + " does not divide the " +
-                                  std::to_string(boot.world()) + " ranks");
+      throw std::invalid_argument("--ranks-per-host " + std::to_string(ranks_per_host) +
+                                  " does not divide the " + std::to_string(boot.world()) + " ranks");
     }
     return coll::Group::uniform(boot.world(), ranks_per_host);
   }
@@ -105,8 +105,9 @@ void print_run_header(std::ostream& out) {
   char line[320];
   std::snprintf(line, sizeof line, "#%63s%-36s%s\n", "", "out-of-place", "in-place");
   out << line;
-  std::snprintf(line, sizeof line, "#%11s %13s %9s %7s %5s %10s %7s %7s %6s %10s %7s %7s %6s\n", "size", "count",
-                "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time", "algbw", "busbw", "#wrong");
+  std::snprintf(line, sizeof line, "#%11s %13s %9s %7s %5s %10s %7s %7s %6s %10s %7s %7s %6s\n", "size",
+                "count", "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time", "algbw",
+                "busbw", "#wrong");
   out << line;
   std::snprintf(line, sizeof line, "#%11s %13s %9s %7s %5s %10s %7s %7s %6s %10s %7s %7s %6s\n", "(B)",
                 "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)", "(GB/s)", "");
@@ -118,18 +119,19 @@ std::string mode_columns(const std::optional<ModeResult>& r, const coll::Bandwid
   if (!r) {
     std::snprintf(buf, sizeof buf, " %10s %7s %7s %6s", "N/A", "N/A", "N/A", "N/A");
   } else {
-    std::snprintf(buf, sizeof buf, " %10.2f %7.3f %7.3f %6llu", r->time.micros(), bw.algbw_gbps, bw.busbw_gbps,
-                  static_cast<unsigned long long>(r->wrong));
+    std::snprintf(buf, sizeof buf, " %10.2f %7.3f %7.3f %6llu", r->time.micros(), bw.algbw_gbps,
+                  bw.busbw_gbps, static_cast<unsigned long long>(r->wrong));
   }
   return buf;
 }
 
 void run_p2p(const RunArgs& args, fabric::Bootstrap& boot, const fabric::TransportOptions& topt,
-             const std::vector<std::uint64_t>& sizes, const fabric::IterationCounts& counts, std::ostream& out,
-             int& exit_code) {
+             const std::vector<std::uint64_t>& sizes, const fabric::IterationCounts& counts,
+             std::ostream& out, int& exit_code) {
   if (boot.world() != 2) {
-    throw std::invalid_argument("--p2p measures between two ranks, like ib_write_bw: run it with --world 2, not " +
-                                std::to_string(boot.world()));
+    throw std::invalid_argument(
+        "--p2p measures between two ranks, like ib_write_bw: run it with --world 2, not " +
+        std::to_string(boot.world()));
   }
   const std::uint64_t largest = *std::max_element(sizes.begin(), sizes.end());
   fabric::Transport transport(boot, topt, 2 * largest, {1 - boot.rank()});
@@ -137,14 +139,15 @@ void run_p2p(const RunArgs& args, fabric::Bootstrap& boot, const fabric::Transpo
   const bool table = leader && args.json != "-";
   if (table) {
     const auto& a = transport.address();
-    out << "# fabtwin run --p2p: RDMA write between 2 ranks, " << a.device << " port " << int(a.port) << " GID "
-        << a.gid_index << " (" << a.gid_type << " " << fabric::format_gid(a.gid) << "), window " << fabric::kP2pWindow
-        << " writes\n#\n";
+    out << "# fabtwin run --p2p: RDMA write between 2 ranks, " << a.device << " port " << int(a.port)
+        << " GID " << a.gid_index << " (" << a.gid_type << " " << fabric::format_gid(a.gid) << "), window "
+        << fabric::kP2pWindow << " writes\n#\n";
     char line[200];
-    std::snprintf(line, sizeof line, "#%11s %10s %12s %12s %12s %10s\n", "size", "iterations", "bw", "time/msg",
-                  "latency", "data");
+    std::snprintf(line, sizeof line, "#%11s %10s %12s %12s %12s %10s\n", "size", "iterations", "bw",
+                  "time/msg", "latency", "data");
     out << line;
-    std::snprintf(line, sizeof line, "#%11s %10s %12s %12s %12s %10s\n", "(B)", "", "(GB/s)", "(us)", "(us)", "");
+    std::snprintf(line, sizeof line, "#%11s %10s %12s %12s %12s %10s\n", "(B)", "", "(GB/s)", "(us)", "(us)",
+                  "");
     out << line;
   }
   nlohmann::json rows = nlohmann::json::array();
@@ -158,8 +161,9 @@ void run_p2p(const RunArgs& args, fabric::Bootstrap& boot, const fabric::Transpo
     const double bw = t > 0 ? static_cast<double>(size) / t / 1e9 : 0.0;
     if (table) {
       char line[200];
-      std::snprintf(line, sizeof line, "%12llu %10d %12.4f %12.2f %12.2f %10s\n", static_cast<unsigned long long>(size),
-                    counts.timed, bw, m.time_per_message.micros(), m.latency.micros(), ok ? "ok" : "WRONG");
+      std::snprintf(line, sizeof line, "%12llu %10d %12.4f %12.2f %12.2f %10s\n",
+                    static_cast<unsigned long long>(size), counts.timed, bw, m.time_per_message.micros(),
+                    m.latency.micros(), ok ? "ok" : "WRONG");
       out << line;
     }
     rows.push_back({{"size_bytes", size},
@@ -194,7 +198,8 @@ void run_p2p(const RunArgs& args, fabric::Bootstrap& boot, const fabric::Transpo
 
 void run_collective(const RunArgs& args, fabric::Bootstrap& boot, const fabric::TransportOptions& topt,
                     const std::vector<std::uint64_t>& sizes, const fabric::IterationCounts& counts,
-                    const coll::Collective c, const coll::AlgoOptions& options, std::ostream& out, int& exit_code) {
+                    const coll::Collective c, const coll::AlgoOptions& options, std::ostream& out,
+                    int& exit_code) {
   const std::int32_t rank = boot.rank();
   const std::int32_t world = boot.world();
   const coll::Group group = group_from_hosts(boot, args.ranks_per_host);
@@ -224,11 +229,11 @@ void run_collective(const RunArgs& args, fabric::Bootstrap& boot, const fabric::
   const bool table = leader && args.json != "-";
   if (table) {
     const auto& a = transport.address();
-    out << "# fabtwin run: backend verbs, " << world << " ranks, " << coll::to_string(c) << " algorithm " << args.algo
-        << ", " << counts.warmup << " warm-up, " << counts.timed << " timed and " << counts.checked
-        << " checked iterations per size\n";
-    out << "# rank 0: " << a.device << " port " << int(a.port) << " GID " << a.gid_index << " (" << a.gid_type << " "
-        << fabric::format_gid(a.gid) << "), " << peers.size() << " RC QPs, "
+    out << "# fabtwin run: backend verbs, " << world << " ranks, " << coll::to_string(c) << " algorithm "
+        << args.algo << ", " << counts.warmup << " warm-up, " << counts.timed << " timed and "
+        << counts.checked << " checked iterations per size\n";
+    out << "# rank 0: " << a.device << " port " << int(a.port) << " GID " << a.gid_index << " (" << a.gid_type
+        << " " << fabric::format_gid(a.gid) << "), " << peers.size() << " RC QPs, "
         << format_bytes(Bytes(transport.buffer_bytes())) << " registered\n#\n";
     print_run_header(out);
     out << std::flush;
@@ -242,7 +247,8 @@ void run_collective(const RunArgs& args, fabric::Bootstrap& boot, const fabric::
     std::optional<ModeResult> results[2];
     for (bool in_place : {false, true}) {
       if (in_place ? !want_in : !want_out) continue;
-      const std::string what = std::to_string(plan.size_bytes) + " B " + (in_place ? "in place" : "out of place");
+      const std::string what =
+          std::to_string(plan.size_bytes) + " B " + (in_place ? "in place" : "out of place");
       const auto m = fabric::measure_collective(transport, plan, in_place, counts, args.seed);
       results[in_place ? 1 : 0] = combine(boot, m, what);
     }
@@ -282,16 +288,17 @@ void run_collective(const RunArgs& args, fabric::Bootstrap& boot, const fabric::
     }
     if (table) {
       char head[128];
-      std::snprintf(head, sizeof head, "%12llu %13llu %9s %7s %5d", static_cast<unsigned long long>(plan.size_bytes),
-                    static_cast<unsigned long long>(count), coll::to_string(plan.dtype),
-                    reduces ? coll::to_string(plan.op) : "none", root_rank);
+      std::snprintf(head, sizeof head, "%12llu %13llu %9s %7s %5d",
+                    static_cast<unsigned long long>(plan.size_bytes), static_cast<unsigned long long>(count),
+                    coll::to_string(plan.dtype), reduces ? coll::to_string(plan.op) : "none", root_rank);
       out << head << line << "\n" << std::flush;
     }
   }
   if (table) {
     out << "# Out of bounds values : " << total_wrong << (total_wrong == 0 ? " OK" : " FAILED") << "\n";
     char avg[96];
-    std::snprintf(avg, sizeof avg, "# Avg bus bandwidth    : %g GB/s\n", busbw_rows > 0 ? busbw_sum / busbw_rows : 0.0);
+    std::snprintf(avg, sizeof avg, "# Avg bus bandwidth    : %g GB/s\n",
+                  busbw_rows > 0 ? busbw_sum / busbw_rows : 0.0);
     out << avg;
     if (!first_wrong.empty()) out << "# first wrong element: " << first_wrong << "\n";
   }
@@ -326,40 +333,52 @@ void run_collective(const RunArgs& args, fabric::Bootstrap& boot, const fabric::
 
 void add_run_command(CLI::App& app, std::ostream& out, std::ostream& err, int& exit_code) {
   auto args = std::make_shared<RunArgs>();
-  auto* cmd = app.add_subcommand("run", "run a collective over RDMA verbs, one process per rank (like nccl-tests)");
+  auto* cmd =
+      app.add_subcommand("run", "run a collective over RDMA verbs, one process per rank (like nccl-tests)");
   cmd->add_option("-a,--algo", args->algo, "algorithm (see `fabtwin sim --list`)")->capture_default_str();
   cmd->add_option("-b,--minbytes", args->minbytes, "smallest size")->capture_default_str();
   cmd->add_option("-e,--maxbytes", args->maxbytes, "largest size")->capture_default_str();
   cmd->add_option("-f,--stepfactor", args->factor, "size multiplier between rows")->capture_default_str();
-  cmd->add_option("-n,--iters", args->iters, "timed iterations per size")->check(CLI::Range(0, 1 << 24))->capture_default_str();
+  cmd->add_option("-n,--iters", args->iters, "timed iterations per size")
+      ->check(CLI::Range(0, 1 << 24))
+      ->capture_default_str();
   cmd->add_option("-w,--warmup_iters", args->warmup, "untimed iterations before timing")
       ->check(CLI::Range(0, 1 << 24))
       ->capture_default_str();
-  cmd->add_option("-c,--check", args->check, "checked iterations per size (fresh input, every element compared)")
+  cmd->add_option("-c,--check", args->check,
+                  "checked iterations per size (fresh input, every element compared)")
       ->check(CLI::Range(0, 1 << 16))
       ->capture_default_str();
   cmd->add_option("--collective", args->coll.collective,
                   "all_reduce, reduce_scatter, all_gather, broadcast, reduce or all_to_all")
       ->capture_default_str();
-  cmd->add_option("-d,--dtype", args->coll.dtype, "float, double, half, bfloat16, int32, int64")->capture_default_str();
+  cmd->add_option("-d,--dtype", args->coll.dtype, "float, double, half, bfloat16, int32, int64")
+      ->capture_default_str();
   cmd->add_option("-o,--op", args->coll.op, "sum, prod, min, max")->capture_default_str();
-  cmd->add_option("-r,--root-rank", args->coll.root, "root rank of broadcast and reduce")->capture_default_str();
+  cmd->add_option("-r,--root-rank", args->coll.root, "root rank of broadcast and reduce")
+      ->capture_default_str();
   cmd->add_option("--chunks", args->coll.chunks, "pipelining depth per segment (0: from the size)")
       ->check(CLI::Range(0, 1 << 16))
       ->capture_default_str();
   cmd->add_flag("--inplace", args->in_place_only, "only in place (default: both)");
   cmd->add_flag("--outplace", args->out_of_place_only, "only out of place (default: both)");
-  cmd->add_flag("--p2p", args->p2p, "point-to-point RDMA write bandwidth and latency (2 ranks), like ib_write_bw");
+  cmd->add_flag("--p2p", args->p2p,
+                "point-to-point RDMA write bandwidth and latency (2 ranks), like ib_write_bw");
   cmd->add_option("--device", args->device, "RDMA device (default: the first, see `ibv_devices`)");
   cmd->add_option("--port", args->port, "device port")->check(CLI::Range(1, 255))->capture_default_str();
-  cmd->add_option("--gid-index", args->gid_index, "GID table index (default: a RoCE v2 GID; InfiniBand uses the LID)")
+  cmd->add_option("--gid-index", args->gid_index,
+                  "GID table index (default: a RoCE v2 GID; InfiniBand uses the LID)")
       ->check(CLI::Range(0, 1 << 16));
-  cmd->add_option("--rank", args->rank, "this process's rank (default: OMPI_COMM_WORLD_RANK, PMI_RANK, SLURM_PROCID)")
+  cmd->add_option("--rank", args->rank,
+                  "this process's rank (default: OMPI_COMM_WORLD_RANK, PMI_RANK, SLURM_PROCID)")
       ->check(CLI::Range(0, 1 << 24));
-  cmd->add_option("--world", args->world, "number of ranks (default: OMPI_COMM_WORLD_SIZE, PMI_SIZE, SLURM_NTASKS)")
+  cmd->add_option("--world", args->world,
+                  "number of ranks (default: OMPI_COMM_WORLD_SIZE, PMI_SIZE, SLURM_NTASKS)")
       ->check(CLI::Range(1, 1 << 24));
-  cmd->add_option("--root", args->root, "HOST:PORT where rank 0 listens for the others (default: FABTWIN_ROOT)");
-  cmd->add_option("--timeout", args->timeout, "longest wait for a peer or a completion")->capture_default_str();
+  cmd->add_option("--root", args->root,
+                  "HOST:PORT where rank 0 listens for the others (default: FABTWIN_ROOT)");
+  cmd->add_option("--timeout", args->timeout, "longest wait for a peer or a completion")
+      ->capture_default_str();
   cmd->add_option("--ranks-per-host", args->ranks_per_host,
                   "group ranks into hosts of this size for hierarchical (default: by host name)")
       ->check(CLI::Range(1, 1 << 24));
@@ -373,8 +392,9 @@ void add_run_command(CLI::App& app, std::ostream& out, std::ostream& err, int& e
     const Bytes maxbytes = parse_bytes_option("-e", args->maxbytes);
     // A factor never leaves 0 B, so -b 0 measures 0 B and then sweeps on from 1 B: the empty call
     // (pure per-call overhead) and the sizes in one run.
-    auto sizes = size_sweep(minbytes.count() == 0 ? Bytes(std::min<std::uint64_t>(1, maxbytes.count())) : minbytes,
-                            maxbytes, args->factor);
+    auto sizes =
+        size_sweep(minbytes.count() == 0 ? Bytes(std::min<std::uint64_t>(1, maxbytes.count())) : minbytes,
+                   maxbytes, args->factor);
     if (minbytes.count() == 0 && maxbytes.count() > 0) sizes.insert(sizes.begin(), 0);
     const coll::Collective c = parse_collective(args->coll.collective);
     const coll::AlgoOptions options = to_algo_options(args->coll);

@@ -16,7 +16,8 @@ std::string errno_text(int e) {
 
 // Destroy calls report failure through their return value; a destructor can only log it.
 void report_destroy(const char* call, int rc) noexcept {
-  if (rc != 0) std::fprintf(stderr, "fabtwin: warning: %s failed: %s\n", call, std::strerror(rc < 0 ? -rc : rc));
+  if (rc != 0)
+    std::fprintf(stderr, "fabtwin: warning: %s failed: %s\n", call, std::strerror(rc < 0 ? -rc : rc));
 }
 
 const char* port_state_name(ibv_port_state s) {
@@ -146,7 +147,8 @@ PortAddress select_port(ibv_context* ctx, std::uint8_t port, int gid_index) {
   }
   ibv_port_attr pa{};
   if (const int rc = ibv_query_port(ctx, port, &pa); rc != 0) {
-    throw VerbsError("ibv_query_port(" + a.device + ", " + std::to_string(port) + ") failed: " + errno_text(rc));
+    throw VerbsError("ibv_query_port(" + a.device + ", " + std::to_string(port) +
+                     ") failed: " + errno_text(rc));
   }
   if (pa.state != IBV_PORT_ACTIVE) {
     throw DeviceError(a.device + " port " + std::to_string(port) + " is " + port_state_name(pa.state) +
@@ -196,7 +198,8 @@ PortAddress select_port(ibv_context* ctx, std::uint8_t port, int gid_index) {
   ibv_gid_entry best_entry{};
   for (int i = 0; i < table && i < kGidScanEntries; ++i) {
     ibv_gid_entry e{};
-    if (ibv_query_gid_ex(ctx, port, static_cast<std::uint32_t>(i), &e, 0) != 0 || gid_is_zero(e.gid)) continue;
+    if (ibv_query_gid_ex(ctx, port, static_cast<std::uint32_t>(i), &e, 0) != 0 || gid_is_zero(e.gid))
+      continue;
     int rank = 1;
     if (e.gid_type == IBV_GID_TYPE_ROCE_V2) rank = gid_is_ipv4_mapped(e.gid) ? 3 : 2;
     if (rank > best_rank) {
@@ -220,12 +223,14 @@ PortAddress select_port(ibv_context* ctx, std::uint8_t port, int gid_index) {
 void connect_rc_qp(ibv_qp* qp, const PortAddress& local, std::uint32_t local_psn, const RemoteQp& remote,
                    std::int32_t peer) {
   const auto fail = [&](const char* transition, int rc) {
-    throw VerbsError("ibv_modify_qp(" + std::string(transition) + ") failed on " + qp_state_text(qp, peer, local) +
-                     " (remote QP 0x" + [&] {
+    throw VerbsError("ibv_modify_qp(" + std::string(transition) + ") failed on " +
+                     qp_state_text(qp, peer, local) + " (remote QP 0x" +
+                     [&] {
                        char h[16];
                        std::snprintf(h, sizeof h, "%x", remote.qp_num);
                        return std::string(h);
-                     }() + ", GID " + format_gid(remote.gid) + ", LID " + std::to_string(remote.lid) +
+                     }() +
+                     ", GID " + format_gid(remote.gid) + ", LID " + std::to_string(remote.lid) +
                      "): " + errno_text(rc < 0 ? -rc : rc));
   };
   ibv_qp_attr init{};
@@ -255,8 +260,8 @@ void connect_rc_qp(ibv_qp* qp, const PortAddress& local, std::uint32_t local_psn
     rtr.ah_attr.grh.hop_limit = kHopLimit;
   }
   if (const int rc = ibv_modify_qp(qp, &rtr,
-                                   IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
-                                       IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER);
+                                   IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
+                                       IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER);
       rc != 0) {
     fail("INIT->RTR", rc);
   }

@@ -60,7 +60,8 @@ std::byte pattern_byte(std::int32_t rank, std::uint64_t i) {
 }  // namespace
 
 double input_value(const coll::Plan& plan, std::uint64_t seed, std::int32_t rank, std::uint64_t index) {
-  const std::uint64_t h = mix(seed * 0x9e3779b97f4a7c15ull ^ mix(static_cast<std::uint64_t>(rank) << 40 ^ index));
+  const std::uint64_t h =
+      mix(seed * 0x9e3779b97f4a7c15ull ^ mix(static_cast<std::uint64_t>(rank) << 40 ^ index));
   if (!reduces(plan.collective)) return static_cast<double>(static_cast<std::int64_t>(h % 201) - 100);
   switch (plan.op) {
     case coll::ReduceOp::sum:
@@ -76,11 +77,12 @@ double input_value(const coll::Plan& plan, std::uint64_t seed, std::int32_t rank
 void fill_input(const coll::Plan& plan, std::uint64_t seed, std::int32_t rank, std::byte* input) {
   const std::size_t es = coll::element_size(plan.dtype);
   const std::uint64_t n = plan.ranks.at(static_cast<std::size_t>(rank)).input_bytes / es;
-  for (std::uint64_t i = 0; i < n; ++i) coll::store_from_double(plan.dtype, input, i, input_value(plan, seed, rank, i));
+  for (std::uint64_t i = 0; i < n; ++i)
+    coll::store_from_double(plan.dtype, input, i, input_value(plan, seed, rank, i));
 }
 
-std::uint64_t count_wrong(const coll::Plan& plan, std::uint64_t seed, std::int32_t rank, const std::byte* output,
-                          std::string* first) {
+std::uint64_t count_wrong(const coll::Plan& plan, std::uint64_t seed, std::int32_t rank,
+                          const std::byte* output, std::string* first) {
   const std::size_t es = coll::element_size(plan.dtype);
   const std::int32_t n = plan.rank_count();
   const std::uint64_t out_elems = plan.ranks.at(static_cast<std::size_t>(rank)).output_bytes / es;
@@ -159,8 +161,8 @@ P2pMeasurement measure_p2p(Transport& transport, std::uint64_t size, const Itera
     auto events = transport.poll(transport.options().timeout, describe);
     if (events.empty()) {
       throw RunError("rank " + std::to_string(rank) + ": no completion for " +
-                     format_duration(transport.options().timeout) + " (--timeout) in the " + phase + " of the " +
-                     what + ", waiting for rank " + std::to_string(1 - rank));
+                     format_duration(transport.options().timeout) + " (--timeout) in the " + phase +
+                     " of the " + what + ", waiting for rank " + std::to_string(1 - rank));
     }
     return events;
   };

@@ -87,7 +87,8 @@ EnvLookup process_environment() {
   };
 }
 
-LaunchInfo detect_launch(std::int32_t rank, std::int32_t world, const std::string& root, const EnvLookup& env) {
+LaunchInfo detect_launch(std::int32_t rank, std::int32_t world, const std::string& root,
+                         const EnvLookup& env) {
   LaunchInfo info;
   struct Launcher {
     const char* name;
@@ -109,9 +110,9 @@ LaunchInfo detect_launch(std::int32_t rank, std::int32_t world, const std::strin
       const auto s = env(l.size_var);
       if (!r && !s) continue;
       if (!r || !s) {
-        throw std::invalid_argument(std::string(l.name) + " environment is incomplete: " +
-                                    (r ? l.size_var : l.rank_var) + " is unset while " +
-                                    (r ? l.rank_var : l.size_var) + " is set");
+        throw std::invalid_argument(std::string(l.name) +
+                                    " environment is incomplete: " + (r ? l.size_var : l.rank_var) +
+                                    " is unset while " + (r ? l.rank_var : l.size_var) + " is set");
       }
       info.rank = parse_int(l.rank_var, *r);
       info.world = parse_int(l.size_var, *s);
@@ -126,7 +127,8 @@ LaunchInfo detect_launch(std::int32_t rank, std::int32_t world, const std::strin
       info.source = "default (no launcher variables)";
     }
   }
-  if (info.world < 1) throw std::invalid_argument("world size must be at least 1, got " + std::to_string(info.world));
+  if (info.world < 1)
+    throw std::invalid_argument("world size must be at least 1, got " + std::to_string(info.world));
   if (info.rank >= info.world) {
     throw std::invalid_argument("rank " + std::to_string(info.rank) + " (from " + info.source +
                                 ") is not below the world size " + std::to_string(info.world));
@@ -138,7 +140,8 @@ LaunchInfo detect_launch(std::int32_t rank, std::int32_t world, const std::strin
   }
   if (info.root.empty() && info.world > 1) {
     throw std::invalid_argument(
-        "--root HOST:PORT (or FABTWIN_ROOT) is required with more than one rank: rank 0 listens there and the "
+        "--root HOST:PORT (or FABTWIN_ROOT) is required with more than one rank: rank 0 listens there and "
+        "the "
         "others connect to it");
   }
   if (!info.root.empty()) parse_host_port(root.empty() ? "FABTWIN_ROOT" : "--root", info.root);
@@ -150,7 +153,8 @@ std::pair<std::string, std::uint16_t> parse_host_port(const std::string& option,
   std::string port;
   if (!text.empty() && text.front() == '[') {
     const auto close = text.find("]:");
-    if (close == std::string::npos) throw std::invalid_argument(option + ": expected [ADDR]:PORT, got \"" + text + "\"");
+    if (close == std::string::npos)
+      throw std::invalid_argument(option + ": expected [ADDR]:PORT, got \"" + text + "\"");
     host = text.substr(1, close - 1);
     port = text.substr(close + 2);
   } else {
@@ -190,7 +194,8 @@ void Bootstrap::accept_all(Seconds wait) {
   listen_fd_ = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
   bool v6 = listen_fd_ >= 0;
   if (!v6) listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0) throw RunError("rank 0: socket() for the bootstrap listener failed: " + errno_text(errno));
+  if (listen_fd_ < 0)
+    throw RunError("rank 0: socket() for the bootstrap listener failed: " + errno_text(errno));
   const int one = 1;
   setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   int rc = 0;
@@ -269,9 +274,11 @@ void Bootstrap::accept_all(Seconds wait) {
       Peer joined_peer = std::move(p);
       pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
       if (w != world_ || r <= 0 || r >= world_ || peers_[r].fd >= 0) {
-        const std::string why = "rank 0: a process joined as rank " + std::to_string(r) + " of " +
-                                std::to_string(w) + " but this job has " + std::to_string(world_) +
-                                " ranks" + (r > 0 && r < world_ && peers_[r].fd >= 0 ? " and rank " + std::to_string(r) + " already joined" : "");
+        const std::string why =
+            "rank 0: a process joined as rank " + std::to_string(r) + " of " + std::to_string(w) +
+            " but this job has " + std::to_string(world_) + " ranks" +
+            (r > 0 && r < world_ && peers_[r].fd >= 0 ? " and rank " + std::to_string(r) + " already joined"
+                                                      : "");
         send_frame(joined_peer, kAbort, why);
         close(joined_peer.fd);
         fail(why + ": check every rank's --rank/--world (or the launcher's variables)");
@@ -291,7 +298,8 @@ void Bootstrap::connect_root(Seconds wait) {
   addrinfo* res = nullptr;
   const int gai = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res);
   if (gai != 0) {
-    throw std::invalid_argument("--root " + root_ + ": cannot resolve \"" + host + "\": " + gai_strerror(gai));
+    throw std::invalid_argument("--root " + root_ + ": cannot resolve \"" + host +
+                                "\": " + gai_strerror(gai));
   }
   const auto deadline = deadline_in(wait);
   std::string last_error = "no address";
@@ -321,7 +329,8 @@ void Bootstrap::connect_root(Seconds wait) {
   set_nonblocking(fd);
   peers_[0].fd = fd;
   peers_[0].rank = 0;
-  send_frame(peers_[0], kHello, u32_bytes(static_cast<std::uint32_t>(rank_)) + u32_bytes(static_cast<std::uint32_t>(world_)));
+  send_frame(peers_[0], kHello,
+             u32_bytes(static_cast<std::uint32_t>(rank_)) + u32_bytes(static_cast<std::uint32_t>(world_)));
 }
 
 void Bootstrap::send_frame(Peer& p, std::uint8_t type, const std::string& payload) {
@@ -388,7 +397,8 @@ void Bootstrap::pump(int wait_ms) {
     who.push_back(&p);
   }
   if (!fds.empty() && poll(fds.data(), fds.size(), wait_ms) < 0 && errno != EINTR) {
-    throw RunError("rank " + std::to_string(rank_) + ": poll on bootstrap sockets failed: " + errno_text(errno));
+    throw RunError("rank " + std::to_string(rank_) +
+                   ": poll on bootstrap sockets failed: " + errno_text(errno));
   }
   for (std::size_t i = 0; i < fds.size(); ++i) {
     if (fds[i].revents == 0) continue;
@@ -413,7 +423,8 @@ void Bootstrap::pump(int wait_ms) {
       const auto type = static_cast<std::uint8_t>(p.inbuf[0]);
       const std::uint32_t len = read_u32(p.inbuf, 1);
       if (len > kMaxFrameBytes) {
-        fail("rank " + std::to_string(rank_) + ": corrupt bootstrap frame from rank " + std::to_string(p.rank));
+        fail("rank " + std::to_string(rank_) + ": corrupt bootstrap frame from rank " +
+             std::to_string(p.rank));
       }
       if (p.inbuf.size() < kHeaderBytes + len) break;
       std::string payload = p.inbuf.substr(kHeaderBytes, len);
@@ -431,7 +442,8 @@ void Bootstrap::pump(int wait_ms) {
             }
           }
         }
-        throw RunError("rank " + std::to_string(rank_) + ": stopping because another rank failed: " + payload);
+        throw RunError("rank " + std::to_string(rank_) +
+                       ": stopping because another rank failed: " + payload);
       }
       if (type != kData) {
         fail("rank " + std::to_string(rank_) + ": unexpected bootstrap frame type " + std::to_string(type) +

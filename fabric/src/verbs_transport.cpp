@@ -105,9 +105,12 @@ Transport::Transport(Bootstrap& boot, const TransportOptions& options, std::uint
   channel_.reset(ibv_create_comp_channel(ctx_.get()));
   if (!channel_) throw VerbsError(me + ": ibv_create_comp_channel failed: " + errno_text(errno));
   fcntl(channel_->fd, F_SETFL, fcntl(channel_->fd, F_GETFL) | O_NONBLOCK);
-  const int cqe = std::min<int>(dev.max_cqe, static_cast<int>((kSendDepth + kRecvDepth) * std::max<std::size_t>(peers.size(), 1) + 16));
+  const int cqe = std::min<int>(
+      dev.max_cqe, static_cast<int>((kSendDepth + kRecvDepth) * std::max<std::size_t>(peers.size(), 1) + 16));
   cq_.reset(ibv_create_cq(ctx_.get(), cqe, nullptr, channel_.get(), 0));
-  if (!cq_) throw VerbsError(me + ": ibv_create_cq(" + std::to_string(cqe) + " entries) failed: " + errno_text(errno));
+  if (!cq_)
+    throw VerbsError(me + ": ibv_create_cq(" + std::to_string(cqe) +
+                     " entries) failed: " + errno_text(errno));
 
   connections_.resize(static_cast<std::size_t>(world));
   std::mt19937 rng(std::random_device{}());
@@ -152,15 +155,20 @@ Transport::Transport(Bootstrap& boot, const TransportOptions& options, std::uint
     Connection& c = connections_[p];
     WireHeader rh{};
     WireQp rq{};
-    if (all[p].size() != blob.size()) throw RunError(me + ": malformed QP record from rank " + std::to_string(p));
+    if (all[p].size() != blob.size())
+      throw RunError(me + ": malformed QP record from rank " + std::to_string(p));
     std::memcpy(&rh, all[p].data(), sizeof rh);
-    std::memcpy(&rq, all[p].data() + sizeof rh + sizeof(WireQp) * static_cast<std::size_t>(boot.rank()), sizeof rq);
+    std::memcpy(&rq, all[p].data() + sizeof rh + sizeof(WireQp) * static_cast<std::size_t>(boot.rank()),
+                sizeof rq);
     if (rq.qp_num == 0) {
-      throw RunError(me + ": rank " + std::to_string(p) + " made no QP for this rank: the ranks disagree on the plan (same --algo, sizes and options everywhere?)");
+      throw RunError(me + ": rank " + std::to_string(p) +
+                     " made no QP for this rank: the ranks disagree on the plan (same --algo, sizes and "
+                     "options everywhere?)");
     }
     if ((rh.ethernet != 0) != address_.ethernet) {
-      throw DeviceError(me + ": rank " + std::to_string(p) + " is on " + (rh.ethernet ? "RoCE" : "InfiniBand") +
-                        " but this rank's " + address_.device + " is not: use devices of one link layer");
+      throw DeviceError(me + ": rank " + std::to_string(p) + " is on " +
+                        (rh.ethernet ? "RoCE" : "InfiniBand") + " but this rank's " + address_.device +
+                        " is not: use devices of one link layer");
     }
     RemoteQp remote;
     remote.qp_num = rq.qp_num;
@@ -211,8 +219,9 @@ void Transport::write(std::int32_t peer, std::uint64_t local_offset, std::uint64
     throw std::logic_error("rank " + std::to_string(rank()) + ": no QP to rank " + std::to_string(peer));
   }
   if (bytes > max_message_bytes_) {
-    throw std::invalid_argument("a transfer of " + format_bytes(Bytes(bytes)) + " exceeds " + address_.device +
-                                "'s largest message (" + format_bytes(Bytes(max_message_bytes_)) +
+    throw std::invalid_argument("a transfer of " + format_bytes(Bytes(bytes)) + " exceeds " +
+                                address_.device + "'s largest message (" +
+                                format_bytes(Bytes(max_message_bytes_)) +
                                 "): use a smaller size or more --chunks");
   }
   if (local_offset + bytes > buffer_bytes_) throw std::logic_error("write outside the registered buffer");
@@ -242,7 +251,8 @@ void Transport::post_now(Connection& c, const PendingWrite& w) {
   ibv_send_wr* bad = nullptr;
   if (const int rc = ibv_post_send(c.qp.get(), &wr, &bad); rc != 0) {
     throw VerbsError("rank " + std::to_string(rank()) + ": ibv_post_send (RDMA write of " +
-                     std::to_string(w.bytes) + " B) on QP " + hex(c.qp->qp_num) + " failed: " + errno_text(rc));
+                     std::to_string(w.bytes) + " B) on QP " + hex(c.qp->qp_num) +
+                     " failed: " + errno_text(rc));
   }
   ++c.outstanding;
 }
@@ -270,13 +280,14 @@ std::vector<Transport::Event> Transport::poll(Seconds max_wait, const Describe& 
       if (wc.status != IBV_WC_SUCCESS) {
         char buf[96];
         std::snprintf(buf, sizeof buf, " (status %d, vendor error 0x%x)", wc.status, wc.vendor_err);
-        throw VerbsError("rank " + std::to_string(rank()) + ": work completion error on QP " + hex(wc.qp_num) +
-                         " to rank " + std::to_string(peer) + " (" + address_.device + " port " +
-                         std::to_string(address_.port) + "): " + ibv_wc_status_str(wc.status) + buf + " for " +
-                         (describe ? describe(wc.wr_id) : "work request " + std::to_string(wc.wr_id)) +
-                         (wc.status == IBV_WC_RETRY_EXC_ERR ? ": rank " + std::to_string(peer) +
-                                                                  " stopped answering (dead, or the path to it is down)"
-                                                            : ""));
+        throw VerbsError(
+            "rank " + std::to_string(rank()) + ": work completion error on QP " + hex(wc.qp_num) +
+            " to rank " + std::to_string(peer) + " (" + address_.device + " port " +
+            std::to_string(address_.port) + "): " + ibv_wc_status_str(wc.status) + buf + " for " +
+            (describe ? describe(wc.wr_id) : "work request " + std::to_string(wc.wr_id)) +
+            (wc.status == IBV_WC_RETRY_EXC_ERR
+                 ? ": rank " + std::to_string(peer) + " stopped answering (dead, or the path to it is down)"
+                 : ""));
       }
       if (peer < 0) continue;
       Connection& c = connections_[peer];
@@ -295,10 +306,11 @@ std::vector<Transport::Event> Transport::poll(Seconds max_wait, const Describe& 
     }
     if (!events.empty()) return events;
     if (n > 0) continue;
-    boot_.check();
     const double elapsed = since();
-    if (elapsed >= max_wait.count()) return events;
     if (elapsed < options_.spin.count()) continue;
+    // Past the spin a syscall per loop is cheap next to sleeping: look for news of other ranks.
+    boot_.check();
+    if (elapsed >= max_wait.count()) return events;
     if (!armed) {
       // Arm, then poll once more: a completion that landed before arming raises no event.
       if (const int rc = ibv_req_notify_cq(cq_.get(), 0); rc != 0) {
@@ -343,13 +355,17 @@ Layout layout_for(const coll::Plan& plan, std::int32_t rank, bool in_place) {
 std::vector<std::int32_t> peers_of(const coll::Plan& plan, std::int32_t rank) {
   std::set<std::int32_t> peers;
   for (const coll::Step& s : plan.ranks.at(static_cast<std::size_t>(rank)).steps) {
-    if ((s.kind == coll::StepKind::send || s.kind == coll::StepKind::recv) && s.peer != rank) peers.insert(s.peer);
+    if ((s.kind == coll::StepKind::send || s.kind == coll::StepKind::recv) && s.peer != rank)
+      peers.insert(s.peer);
   }
   return {peers.begin(), peers.end()};
 }
 
 VerbsBackend::VerbsBackend(Transport& transport, const coll::Plan& plan, bool in_place)
-    : transport_(transport), plan_(plan), rank_(transport.rank()), mine_(layout_for(plan, transport.rank(), in_place)) {
+    : transport_(transport),
+      plan_(plan),
+      rank_(transport.rank()),
+      mine_(layout_for(plan, transport.rank(), in_place)) {
   if (mine_.bytes > transport.buffer_bytes()) {
     throw std::logic_error("plan needs " + std::to_string(mine_.bytes) + " B but the registered buffer has " +
                            std::to_string(transport.buffer_bytes()) + " B");
@@ -360,7 +376,6 @@ VerbsBackend::VerbsBackend(Transport& transport, const coll::Plan& plan, bool in
   const auto& steps = plan.ranks.at(static_cast<std::size_t>(rank_)).steps;
   remote_offset_.assign(steps.size(), 0);
   started_.assign(steps.size(), Seconds(0));
-  posted_.assign(steps.size(), false);
   // Each send's landing place: the matching recv's region in the peer's own layout.
   std::unordered_map<std::int32_t, std::unordered_map<std::uint32_t, std::uint64_t>> landing;
   for (std::int32_t p : peers_of(plan, rank_)) {
@@ -411,7 +426,6 @@ void VerbsBackend::start_send(coll::StepIndex i) {
 void VerbsBackend::post(coll::StepRef ref, Seconds) {
   const coll::StepIndex i = ref.step;
   const coll::Step& s = plan_.ranks[static_cast<std::size_t>(rank_)].steps.at(i);
-  posted_[i] = true;
   std::byte* base = transport_.buffer();
   switch (s.kind) {
     case coll::StepKind::copy: {
@@ -455,8 +469,8 @@ std::string VerbsBackend::describe(std::uint64_t wr_id) const {
   if (i >= steps.size()) return "work request " + std::to_string(wr_id);
   const coll::Step& s = steps[i];
   return std::string(grant ? "the clear-to-send for " : "") + "step " + std::to_string(i) + " (" +
-         coll::to_string(s.kind) + " " + std::to_string(s.bytes()) + " B, peer rank " + std::to_string(s.peer) +
-         ", tag " + std::to_string(s.tag) + ")";
+         coll::to_string(s.kind) + " " + std::to_string(s.bytes()) + " B, peer rank " +
+         std::to_string(s.peer) + ", tag " + std::to_string(s.tag) + ")";
 }
 
 std::string VerbsBackend::waiting_report() const {
@@ -465,8 +479,8 @@ std::string VerbsBackend::waiting_report() const {
   const auto& steps = plan_.ranks[static_cast<std::size_t>(rank_)].steps;
   for (const auto& [k, i] : recvs_waiting_) {
     if (shown++ == 6) break;
-    out += "\n  step " + std::to_string(i) + ": recv of " + std::to_string(steps[i].bytes()) + " B from rank " +
-           std::to_string(steps[i].peer) + " (tag " + std::to_string(steps[i].tag) + ")";
+    out += "\n  step " + std::to_string(i) + ": recv of " + std::to_string(steps[i].bytes()) +
+           " B from rank " + std::to_string(steps[i].peer) + " (tag " + std::to_string(steps[i].tag) + ")";
   }
   for (const auto& [k, i] : sends_waiting_) {
     if (shown++ == 12) break;
@@ -509,8 +523,9 @@ std::vector<coll::Completion> VerbsBackend::progress() {
       }
       auto r = recvs_waiting_.find(k);
       if (r == recvs_waiting_.end()) {
-        throw RunError("rank " + std::to_string(rank_) + ": data with tag " + std::to_string(tag) + " from rank " +
-                       std::to_string(e.peer) + " arrived without a posted receive: the ranks run different plans");
+        throw RunError("rank " + std::to_string(rank_) + ": data with tag " + std::to_string(tag) +
+                       " from rank " + std::to_string(e.peer) +
+                       " arrived without a posted receive: the ranks run different plans");
       }
       const coll::StepIndex i = r->second;
       recvs_waiting_.erase(r);

@@ -108,7 +108,8 @@ TEST(Bootstrap, TimeoutsNameWhatWasAwaited) {
     Bootstrap b(launch(0, 3, root), Seconds(0.3));
     FAIL() << "no rank connected, yet the root went on";
   } catch (const RunError& e) {
-    EXPECT_NE(std::string(e.what()).find("waiting for rank(s) 1, 2 to connect"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("waiting for rank(s) 1, 2 to connect"), std::string::npos)
+        << e.what();
   }
   try {
     Bootstrap b(launch(1, 2, free_root()), Seconds(0.3));

@@ -17,7 +17,8 @@ EnvLookup env_of(std::map<std::string, std::string> vars) {
 }
 
 TEST(Launch, CommandLineWinsOverTheEnvironment) {
-  const auto info = detect_launch(2, 4, "node1:5000", env_of({{"OMPI_COMM_WORLD_RANK", "1"}, {"OMPI_COMM_WORLD_SIZE", "8"}}));
+  const auto info = detect_launch(2, 4, "node1:5000",
+                                  env_of({{"OMPI_COMM_WORLD_RANK", "1"}, {"OMPI_COMM_WORLD_SIZE", "8"}}));
   EXPECT_EQ(info.rank, 2);
   EXPECT_EQ(info.world, 4);
   EXPECT_EQ(info.root, "node1:5000");
@@ -26,15 +27,20 @@ TEST(Launch, CommandLineWinsOverTheEnvironment) {
 
 TEST(Launch, ReadsOpenMpiThenPmiThenSlurm) {
   const auto ompi = detect_launch(-1, -1, "h:1",
-                                  env_of({{"OMPI_COMM_WORLD_RANK", "3"}, {"OMPI_COMM_WORLD_SIZE", "4"},
-                                          {"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}}));
+                                  env_of({{"OMPI_COMM_WORLD_RANK", "3"},
+                                          {"OMPI_COMM_WORLD_SIZE", "4"},
+                                          {"SLURM_PROCID", "0"},
+                                          {"SLURM_NTASKS", "2"}}));
   EXPECT_EQ(ompi.rank, 3);
   EXPECT_EQ(ompi.world, 4);
   EXPECT_EQ(ompi.source, "Open MPI");
-  const auto pmi = detect_launch(-1, -1, "h:1", env_of({{"PMI_RANK", "1"}, {"PMI_SIZE", "2"}, {"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}}));
+  const auto pmi = detect_launch(
+      -1, -1, "h:1",
+      env_of({{"PMI_RANK", "1"}, {"PMI_SIZE", "2"}, {"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}}));
   EXPECT_EQ(pmi.rank, 1);
   EXPECT_EQ(pmi.source, "PMI");
-  const auto slurm = detect_launch(-1, -1, "", env_of({{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "6"}, {"FABTWIN_ROOT", "head:7000"}}));
+  const auto slurm = detect_launch(
+      -1, -1, "", env_of({{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "6"}, {"FABTWIN_ROOT", "head:7000"}}));
   EXPECT_EQ(slurm.rank, 5);
   EXPECT_EQ(slurm.world, 6);
   EXPECT_EQ(slurm.root, "head:7000");
@@ -61,16 +67,24 @@ TEST(Launch, ErrorsNameTheOptionOrVariable) {
   expect_error([] { detect_launch(4, 4, "h:1", env_of({})); }, "not below the world size 4");
   expect_error([] { detect_launch(0, 2, "", env_of({})); }, "--root HOST:PORT (or FABTWIN_ROOT) is required");
   expect_error([] { detect_launch(-1, -1, "h:1", env_of({{"PMI_RANK", "0"}})); }, "PMI_SIZE is unset");
-  expect_error([] { detect_launch(-1, -1, "h:1", env_of({{"SLURM_PROCID", "x"}, {"SLURM_NTASKS", "2"}})); },
-               "SLURM_PROCID: expected a non-negative integer");
+  expect_error(
+      [] {
+        detect_launch(-1, -1, "h:1", env_of({{"SLURM_PROCID", "x"}, {"SLURM_NTASKS", "2"}}));
+      },
+      "SLURM_PROCID: expected a non-negative integer");
   expect_error([] { detect_launch(0, 2, "nohostport", env_of({})); }, "--root: expected HOST:PORT");
-  expect_error([] { detect_launch(-1, -1, "", env_of({{"PMI_RANK", "0"}, {"PMI_SIZE", "2"}, {"FABTWIN_ROOT", "h:0"}})); },
-               "FABTWIN_ROOT: port must be 1..65535");
+  expect_error(
+      [] {
+        detect_launch(-1, -1, "", env_of({{"PMI_RANK", "0"}, {"PMI_SIZE", "2"}, {"FABTWIN_ROOT", "h:0"}}));
+      },
+      "FABTWIN_ROOT: port must be 1..65535");
 }
 
 TEST(Launch, HostPortForms) {
-  EXPECT_EQ(parse_host_port("--root", "10.0.0.1:5000"), (std::pair<std::string, std::uint16_t>{"10.0.0.1", 5000}));
-  EXPECT_EQ(parse_host_port("--root", "[fe80::1]:80"), (std::pair<std::string, std::uint16_t>{"fe80::1", 80}));
+  EXPECT_EQ(parse_host_port("--root", "10.0.0.1:5000"),
+            (std::pair<std::string, std::uint16_t>{"10.0.0.1", 5000}));
+  EXPECT_EQ(parse_host_port("--root", "[fe80::1]:80"),
+            (std::pair<std::string, std::uint16_t>{"fe80::1", 80}));
   EXPECT_THROW(parse_host_port("--root", "[fe80::1]80"), std::invalid_argument);
   EXPECT_THROW(parse_host_port("--root", "host:70000"), std::invalid_argument);
 }

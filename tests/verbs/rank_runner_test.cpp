@@ -31,7 +31,11 @@ class ThreadBackend final : public coll::Backend {
  public:
   ThreadBackend(const coll::Plan& plan, std::int32_t rank, bool in_place, std::vector<std::byte>& memory,
                 Mailbox& mailbox)
-      : plan_(plan), rank_(rank), layout_(layout_for(plan, rank, in_place)), memory_(memory), mailbox_(mailbox) {
+      : plan_(plan),
+        rank_(rank),
+        layout_(layout_for(plan, rank, in_place)),
+        memory_(memory),
+        mailbox_(mailbox) {
     memory_.resize(layout_.bytes);
   }
   std::byte* at(const coll::Region& r) {
@@ -50,7 +54,8 @@ class ThreadBackend final : public coll::Backend {
         break;
       case StepKind::reduce:
         if (s.src.bytes > 0)
-          coll::reduce_into(plan_.dtype, plan_.op, at(s.dst), at(s.src), s.src.bytes / coll::element_size(plan_.dtype));
+          coll::reduce_into(plan_.dtype, plan_.op, at(s.dst), at(s.src),
+                            s.src.bytes / coll::element_size(plan_.dtype));
         break;
       case StepKind::send: {
         std::lock_guard lock(mailbox_.mutex);
@@ -131,7 +136,8 @@ TEST(RankRunner, EveryAllReduceAlgorithmIsRightOnEveryRankAlone) {
   for (const std::string& algo : coll::algorithms_for(coll::Collective::all_reduce)) {
     for (std::int32_t n : {1, 2, 3, 4, 5}) {
       for (std::uint64_t size : {0ull, 4ull, 52ull, 3000ull, 100003ull}) {
-        const coll::Group group = algo == "hierarchical" && n % 2 == 0 ? coll::Group::uniform(n, 2) : coll::Group::flat(n);
+        const coll::Group group =
+            algo == "hierarchical" && n % 2 == 0 ? coll::Group::uniform(n, 2) : coll::Group::flat(n);
         coll::Plan plan;
         try {
           plan = coll::make_plan(coll::Collective::all_reduce, algo, group, size, {});
@@ -139,8 +145,8 @@ TEST(RankRunner, EveryAllReduceAlgorithmIsRightOnEveryRankAlone) {
           continue;  // the algorithm does not serve this group; make_plan says why elsewhere
         }
         for (bool in_place : {false, true}) {
-          EXPECT_EQ(run_threaded(plan, in_place), 0u) << algo << " " << n << " ranks " << size << " B"
-                                                      << (in_place ? " in place" : "");
+          EXPECT_EQ(run_threaded(plan, in_place), 0u)
+              << algo << " " << n << " ranks " << size << " B" << (in_place ? " in place" : "");
         }
       }
     }

@@ -66,7 +66,8 @@ TEST(RunCli, NoDeviceIsADeviceErrorNotACrash) {
 }
 
 TEST(RunCli, ARootThatNeverAppearsIsARunFailureWithExitCode4) {
-  const auto r = fabtwin({"run", "--rank", "1", "--world", "2", "--root", "127.0.0.1:1", "--timeout", "300ms"});
+  const auto r =
+      fabtwin({"run", "--rank", "1", "--world", "2", "--root", "127.0.0.1:1", "--timeout", "300ms"});
   EXPECT_EQ(r.code, 4) << r.err;
   EXPECT_NE(r.err.find("could not reach the root (rank 0) at 127.0.0.1:1"), std::string::npos) << r.err;
 }

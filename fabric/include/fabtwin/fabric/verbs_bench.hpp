@@ -18,8 +18,8 @@ void fill_input(const coll::Plan& plan, std::uint64_t seed, std::int32_t rank, s
 
 // Elements of `rank`'s output that differ from what the collective must produce; `first` receives a
 // description of the first one.
-std::uint64_t count_wrong(const coll::Plan& plan, std::uint64_t seed, std::int32_t rank, const std::byte* output,
-                          std::string* first);
+std::uint64_t count_wrong(const coll::Plan& plan, std::uint64_t seed, std::int32_t rank,
+                          const std::byte* output, std::string* first);
 
 struct IterationCounts {
   int warmup = 5;

@@ -37,7 +37,8 @@ EnvLookup process_environment();
 // tried in the order Open MPI (OMPI_COMM_WORLD_RANK/SIZE), PMI (PMI_RANK/PMI_SIZE), Slurm
 // (SLURM_PROCID/SLURM_NTASKS). The root comes from `root` or FABTWIN_ROOT. Throws
 // std::invalid_argument naming the option or variable at fault.
-LaunchInfo detect_launch(std::int32_t rank, std::int32_t world, const std::string& root, const EnvLookup& env);
+LaunchInfo detect_launch(std::int32_t rank, std::int32_t world, const std::string& root,
+                         const EnvLookup& env);
 
 // "host:port" or "[v6addr]:port"; throws std::invalid_argument naming `option`.
 std::pair<std::string, std::uint16_t> parse_host_port(const std::string& option, const std::string& text);

@@ -41,7 +41,7 @@ class Transport {
   struct Event {
     enum class Kind { write_done, immediate } kind = Kind::write_done;
     std::int32_t peer = -1;
-    std::uint64_t wr_id = 0;    // write_done: the caller's id
+    std::uint64_t wr_id = 0;  // write_done: the caller's id
     std::uint32_t immediate = 0;
   };
   // Names a work request in error messages (which step, which tag).
@@ -135,7 +135,6 @@ class VerbsBackend final : public coll::Backend {
   std::vector<std::uint64_t> remote_offset_;  // per own step: where a send lands at its peer
   std::uint64_t epoch_ns_ = 0;
   std::vector<Seconds> started_;
-  std::vector<bool> posted_;
   // Keyed by (peer << 32 | tag): grants that came before their send was posted, and posted halves.
   std::unordered_map<std::uint64_t, std::uint32_t> grants_;
   std::unordered_map<std::uint64_t, coll::StepIndex> sends_waiting_;
