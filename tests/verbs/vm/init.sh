@@ -17,7 +17,8 @@ mkdir -p /newroot/fabtwin-results
 mount -t 9p -o $opts results /newroot/fabtwin-results || { echo "init: cannot mount the results share"; poweroff -f; }
 guest=$(sed -n 's/.*fabtwin_guest=\([^ ]*\).*/\1/p' /proc/cmdline)
 bin=$(sed -n 's/.*fabtwin_bin=\([^ ]*\).*/\1/p' /proc/cmdline)
+sections=$(sed -n 's/.*fabtwin_sections=\([^ ]*\).*/\1/p' /proc/cmdline)
 mount --move /proc /newroot/proc
 mount --move /sys /newroot/sys
 mount --move /dev /newroot/dev
-exec switch_root /newroot /bin/bash "$guest" "$bin" /fabtwin-results
+exec switch_root /newroot /bin/bash "$guest" "$bin" /fabtwin-results "$sections"

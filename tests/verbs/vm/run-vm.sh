@@ -2,11 +2,14 @@
 # Boots Debian's kernel under qemu (TCG: this machine's KVM cannot run it) with this machine's root
 # file system shared read-only over 9p beneath a tmpfs overlay, so the build tree appears at the same
 # path inside, and runs guest.sh there, where Soft-RoCE (rdma_rxe) gives two RDMA devices.
-# Usage: run-vm.sh FABTWIN_BINARY [SECONDS]   Exit status: the guest script's, or 125 if the VM failed.
+# Usage: run-vm.sh FABTWIN_BINARY [SECONDS] [SECTIONS]
+#   SECTIONS: comma-separated subset of correctness,failures,performance (default: all of them).
+# Exit status: the guest script's, or 125 if the VM failed.
 set -euo pipefail
 
 fabtwin=$(readlink -f "$1")
 limit=${2:-280}
+sections=${3:-correctness,failures,performance}
 here=$(cd "$(dirname "$0")" && pwd)
 
 kernel=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -n1 || true)
@@ -55,7 +58,7 @@ timeout --kill-after=10 "$limit" "$qemu" \
   -accel tcg,thread=multi,tb-size=256 -cpu max -smp 2 -m 1024 \
   -nographic -no-reboot -nic none -serial mon:stdio -monitor none \
   -kernel "$kernel" -initrd "$work/initramfs.gz" \
-  -append "console=ttyS0 quiet loglevel=3 panic=-1 fabtwin_guest=$here/guest.sh fabtwin_bin=$fabtwin" \
+  -append "console=ttyS0 quiet loglevel=3 panic=-1 fabtwin_guest=$here/guest.sh fabtwin_bin=$fabtwin fabtwin_sections=$sections" \
   -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
   -virtfs "local,path=$work/results,mount_tag=results,security_model=none" </dev/null
 qemu_rc=$?
