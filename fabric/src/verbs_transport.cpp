@@ -94,10 +94,11 @@ Transport::Transport(Bootstrap& boot, const TransportOptions& options, std::uint
   if (!pd_) throw VerbsError(me + ": ibv_alloc_pd on " + address_.device + " failed: " + errno_text(errno));
   // Page-aligned and touched once, so registration pins real pages and timing never pays a fault.
   buffer_bytes_ = std::max<std::uint64_t>(align_up(buffer_bytes), kAlignBytes);
-  buffer_ = static_cast<std::byte*>(std::aligned_alloc(4096, (buffer_bytes_ + 4095) / 4096 * 4096));
-  if (buffer_ == nullptr) throw std::bad_alloc();
-  std::memset(buffer_, 0, buffer_bytes_);
-  mr_.reset(ibv_reg_mr(pd_.get(), buffer_, buffer_bytes_, IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE));
+  buffer_.reset(static_cast<std::byte*>(std::aligned_alloc(4096, (buffer_bytes_ + 4095) / 4096 * 4096)));
+  if (!buffer_) throw std::bad_alloc();
+  std::memset(buffer_.get(), 0, buffer_bytes_);
+  mr_.reset(
+      ibv_reg_mr(pd_.get(), buffer_.get(), buffer_bytes_, IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE));
   if (!mr_) {
     throw VerbsError(me + ": ibv_reg_mr of " + format_bytes(Bytes(buffer_bytes_)) + " on " + address_.device +
                      " failed: " + errno_text(errno) + " (check `ulimit -l`: registered memory is pinned)");
@@ -141,7 +142,7 @@ Transport::Transport(Bootstrap& boot, const TransportOptions& options, std::uint
   h.mtu = static_cast<std::uint8_t>(address_.active_mtu);
   h.ethernet = address_.ethernet ? 1 : 0;
   std::memcpy(h.gid, address_.gid.raw, 16);
-  h.addr = reinterpret_cast<std::uintptr_t>(buffer_);
+  h.addr = reinterpret_cast<std::uintptr_t>(buffer_.get());
   h.rkey = mr_->rkey;
   h.world = static_cast<std::uint32_t>(world);
   std::memcpy(blob.data(), &h, sizeof h);
@@ -190,14 +191,8 @@ Transport::Transport(Bootstrap& boot, const TransportOptions& options, std::uint
   boot.barrier("the barrier after connecting QPs");
 }
 
-Transport::~Transport() {
-  // QPs before the CQ and MR they use, the buffer after its registration: reverse of creation.
-  connections_.clear();
-  cq_.reset();
-  channel_.reset();
-  mr_.reset();
-  std::free(buffer_);
-}
+// Members go in reverse order of declaration: QPs, CQ, channel, MR, buffer, PD, device.
+Transport::~Transport() = default;
 
 void Transport::post_recvs(Connection& c, std::uint32_t n) {
   for (std::uint32_t i = 0; i < n; ++i) {
@@ -236,7 +231,7 @@ void Transport::write(std::int32_t peer, std::uint64_t local_offset, std::uint64
 
 void Transport::post_now(Connection& c, const PendingWrite& w) {
   ibv_sge sge{};
-  sge.addr = reinterpret_cast<std::uintptr_t>(buffer_) + w.local_offset;
+  sge.addr = reinterpret_cast<std::uintptr_t>(buffer_.get()) + w.local_offset;
   sge.length = static_cast<std::uint32_t>(w.bytes);
   sge.lkey = mr_->lkey;
   ibv_send_wr wr{};

@@ -121,7 +121,10 @@ expect_fail() {
     [[ $code != 0 && $code != 124 && $code != 137 ]] || ok=0
   done
   cat "$out/$name".*.err | grep -q -- "$pattern" || ok=0
-  if ((ok)); then pass "$name: exit codes$codes; $(grep -h -m1 -- "$pattern" "$out/$name".*.err | head -n1)"; else
+  if ((ok)); then
+    pass "$name: exit codes$codes"
+    for ((r = 0; r < n; r++)); do sed -n "1s/^/  [rank $r] /p" "$out/$name.$r.err"; done
+  else
     fail "$name: exit codes$codes, expected every rank non-zero and \"$pattern\""
     show "$name" "$n"
   fi

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -59,7 +61,7 @@ class Transport {
   Bootstrap& bootstrap() { return boot_; }
   const PortAddress& address() const { return address_; }
   const TransportOptions& options() const { return options_; }
-  std::byte* buffer() { return buffer_; }
+  std::byte* buffer() { return buffer_.get(); }
   std::uint64_t buffer_bytes() const { return buffer_bytes_; }
 
   // RDMA WRITE of `bytes` from this buffer at `local_offset` to the peer's at `remote_offset`, with
@@ -89,7 +91,11 @@ class Transport {
   PortAddress address_;
   std::uint64_t max_message_bytes_ = 0;
   VerbsPtr<ibv_pd> pd_;
-  std::byte* buffer_ = nullptr;
+  struct FreeDeleter {
+    void operator()(std::byte* p) const noexcept { std::free(p); }
+  };
+  // Declared before the MR that registers it, so it is freed after the deregistration.
+  std::unique_ptr<std::byte, FreeDeleter> buffer_;
   std::uint64_t buffer_bytes_ = 0;
   VerbsPtr<ibv_mr> mr_;
   VerbsPtr<ibv_comp_channel> channel_;
