@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "fabtwin/coll/plan.hpp"
+#include "fabtwin/fabric/packet.hpp"
 #include "fabtwin/version.hpp"
 
 namespace fabtwin::cli {
@@ -18,7 +19,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   int exit_code = 0;
   add_topo_command(app, out, exit_code);
   add_plan_command(app, out, exit_code);
-  add_sim_command(app, out, exit_code);
+  add_sim_command(app, out, err, exit_code);
   add_run_command(app, out, err, exit_code);
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
@@ -45,6 +46,10 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     err << "fabtwin: internal error: an algorithm built an invalid plan: " << e.what()
         << "\nplease report this with the command line\n";
     return 3;
+  } catch (const fabric::SimulationFailed& e) {
+    // The fabric as configured cannot deliver the collective: a result, not a crash of ours.
+    err << "fabtwin: simulation failed: " << e.what() << "\n";
+    return 1;
   } catch (const std::bad_alloc&) {
     err << "fabtwin: error: out of memory: use fewer ranks, a smaller size or fewer --chunks\n";
     return 2;

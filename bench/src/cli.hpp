@@ -17,7 +17,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 // Each subcommand registers itself; `out` receives tables and summaries.
 void add_topo_command(CLI::App& app, std::ostream& out, int& exit_code);
 void add_plan_command(CLI::App& app, std::ostream& out, int& exit_code);
-void add_sim_command(CLI::App& app, std::ostream& out, int& exit_code);
+void add_sim_command(CLI::App& app, std::ostream& out, std::ostream& err, int& exit_code);
 // `run` reports a run that could not finish (peer died, timeout) on `err` with exit code 4.
 void add_run_command(CLI::App& app, std::ostream& out, std::ostream& err, int& exit_code);
 

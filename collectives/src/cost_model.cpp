@@ -33,34 +33,11 @@ AnalyticBackend::AnalyticBackend(const Plan& plan, const topo::Router& router, c
                                 " (pick a larger topology or fewer ranks)");
   }
 
-  // Pair every send with its receive.
-  transfer_of_.resize(n);
-  std::unordered_map<TransferKey, std::uint32_t, TransferKeyHash> open;
-  for (std::int32_t r = 0; r < n; ++r) {
-    const auto& steps = plan.ranks[r].steps;
-    transfer_of_[r].assign(steps.size(), UINT32_MAX);
-    for (StepIndex i = 0; i < steps.size(); ++i) {
-      const Step& s = steps[i];
-      if (s.kind != StepKind::send) continue;
-      transfer_of_[r][i] = static_cast<std::uint32_t>(transfers_.size());
-      open.emplace(TransferKey{r, s.peer, s.tag}, static_cast<std::uint32_t>(transfers_.size()));
-      transfers_.push_back({{r, i}, {-1, 0}, Seconds(0), Seconds(0)});
-    }
-  }
-  for (std::int32_t r = 0; r < n; ++r) {
-    const auto& steps = plan.ranks[r].steps;
-    for (StepIndex i = 0; i < steps.size(); ++i) {
-      const Step& s = steps[i];
-      if (s.kind != StepKind::recv) continue;
-      auto it = open.find(TransferKey{s.peer, r, s.tag});
-      if (it == open.end()) {
-        throw std::invalid_argument("rank " + std::to_string(r) + " step " + std::to_string(i) +
-                                    ": recv without a matching send (validate the plan first)");
-      }
-      transfers_[it->second].recv = {r, i};
-      transfer_of_[r][i] = it->second;
-      open.erase(it);
-    }
+  TransferPairs pairs = pair_transfers(plan);
+  transfer_of_ = std::move(pairs.index_of);
+  transfers_.reserve(pairs.pairs.size());
+  for (const auto& p : pairs.pairs) {
+    transfers_.push_back({{p.from, p.send}, {p.to, p.recv}, Seconds(0), Seconds(0)});
   }
 
   // Route every rank pair once: per-flow ECMP keeps a queue pair on one path.

@@ -1,6 +1,8 @@
 #include "fabtwin/coll/plan.hpp"
 
 #include <cstring>
+#include <stdexcept>
+#include <unordered_map>
 
 namespace fabtwin::coll {
 
@@ -112,6 +114,39 @@ std::uint64_t plan_hash(const Plan& plan) {
     }
   }
   return f.h;
+}
+
+TransferPairs pair_transfers(const Plan& plan) {
+  const std::int32_t n = plan.rank_count();
+  TransferPairs t;
+  t.index_of.resize(n);
+  std::unordered_map<TransferKey, std::uint32_t, TransferKeyHash> open;
+  for (std::int32_t r = 0; r < n; ++r) {
+    const auto& steps = plan.ranks[r].steps;
+    t.index_of[r].assign(steps.size(), UINT32_MAX);
+    for (StepIndex i = 0; i < steps.size(); ++i) {
+      if (steps[i].kind != StepKind::send) continue;
+      const auto index = static_cast<std::uint32_t>(t.pairs.size());
+      t.index_of[r][i] = index;
+      open.emplace(TransferKey{r, steps[i].peer, steps[i].tag}, index);
+      t.pairs.push_back({r, i, steps[i].peer, 0});
+    }
+  }
+  for (std::int32_t r = 0; r < n; ++r) {
+    const auto& steps = plan.ranks[r].steps;
+    for (StepIndex i = 0; i < steps.size(); ++i) {
+      if (steps[i].kind != StepKind::recv) continue;
+      auto it = open.find(TransferKey{steps[i].peer, r, steps[i].tag});
+      if (it == open.end()) {
+        throw std::invalid_argument("rank " + std::to_string(r) + " step " + std::to_string(i) +
+                                    ": recv without a matching send (validate the plan first)");
+      }
+      t.pairs[it->second].recv = i;
+      t.index_of[r][i] = it->second;
+      open.erase(it);
+    }
+  }
+  return t;
 }
 
 }  // namespace fabtwin::coll

@@ -32,6 +32,7 @@ class Seconds {
   constexpr explicit Seconds(double v) : value_(v) {}
   constexpr double count() const { return value_; }
   constexpr double micros() const { return value_ * 1e6; }
+  constexpr double millis() const { return value_ * 1e3; }
   constexpr auto operator<=>(const Seconds&) const = default;
   constexpr Seconds operator+(Seconds o) const { return Seconds(value_ + o.value_); }
   constexpr Seconds operator-(Seconds o) const { return Seconds(value_ - o.value_); }

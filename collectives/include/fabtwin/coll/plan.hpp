@@ -100,6 +100,20 @@ class InvalidPlan : public std::invalid_argument {
 // may touch one region at once with at least one writing, or output bytes that no step writes.
 void validate(const Plan& plan);
 
+// Every send paired with its receive, for backends that move data between ranks.
+struct TransferPairs {
+  struct Pair {
+    std::int32_t from = 0;
+    StepIndex send = 0;
+    std::int32_t to = 0;
+    StepIndex recv = 0;
+  };
+  std::vector<Pair> pairs;                           // in (sender rank, step) order
+  std::vector<std::vector<std::uint32_t>> index_of;  // [rank][step] -> pair, UINT32_MAX for local steps
+};
+// Throws std::invalid_argument naming the rank and step of a recv without its send.
+TransferPairs pair_transfers(const Plan& plan);
+
 // Stable 64-bit digest of a plan's content, for result provenance.
 std::uint64_t plan_hash(const Plan& plan);
 
