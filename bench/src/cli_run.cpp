@@ -101,6 +101,21 @@ coll::Group group_from_hosts(fabric::Bootstrap& boot, std::int32_t ranks_per_hos
   return g;
 }
 
+// nccl-tests' per-rank lines: where each rank runs and on which device and address, so a slow or
+// misplaced rank can be found from the output alone. Collective: every rank must call it.
+std::vector<std::string> rank_lines(fabric::Transport& transport, std::size_t qps) {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  const auto& a = transport.address();
+  std::ostringstream line;
+  line << "#  rank " << transport.rank() << " pid " << getpid() << " on " << host << " device " << a.device
+       << " port " << int(a.port) << " GID " << a.gid_index << " (" << a.gid_type << " "
+       << fabric::format_gid(a.gid) << ")";
+  if (!a.ethernet) line << " LID " << a.lid;
+  line << ", " << qps << " RC QPs, " << format_bytes(Bytes(transport.buffer_bytes())) << " registered";
+  return transport.bootstrap().allgather(line.str(), "the exchange of rank descriptions");
+}
+
 void print_run_header(std::ostream& out) {
   char line[320];
   std::snprintf(line, sizeof line, "#%63s%-36s%s\n", "", "out-of-place", "in-place");
@@ -137,11 +152,11 @@ void run_p2p(const RunArgs& args, fabric::Bootstrap& boot, const fabric::Transpo
   fabric::Transport transport(boot, topt, 2 * largest, {1 - boot.rank()});
   const bool leader = boot.rank() == 0;
   const bool table = leader && args.json != "-";
+  const auto ranks = rank_lines(transport, 1);
   if (table) {
-    const auto& a = transport.address();
-    out << "# fabtwin run --p2p: RDMA write between 2 ranks, " << a.device << " port " << int(a.port)
-        << " GID " << a.gid_index << " (" << a.gid_type << " " << fabric::format_gid(a.gid) << "), window "
-        << fabric::kP2pWindow << " writes\n#\n";
+    out << "# fabtwin run --p2p: RDMA write between 2 ranks, window " << fabric::kP2pWindow << " writes\n";
+    for (const std::string& l : ranks) out << l << "\n";
+    out << "#\n";
     char line[200];
     std::snprintf(line, sizeof line, "#%11s %10s %12s %12s %12s %10s\n", "size", "iterations", "bw",
                   "time/msg", "latency", "data");
@@ -227,14 +242,13 @@ void run_collective(const RunArgs& args, fabric::Bootstrap& boot, const fabric::
 
   const bool leader = rank == 0;
   const bool table = leader && args.json != "-";
+  const auto ranks = rank_lines(transport, peers.size());
   if (table) {
-    const auto& a = transport.address();
     out << "# fabtwin run: backend verbs, " << world << " ranks, " << coll::to_string(c) << " algorithm "
         << args.algo << ", " << counts.warmup << " warm-up, " << counts.timed << " timed and "
         << counts.checked << " checked iterations per size\n";
-    out << "# rank 0: " << a.device << " port " << int(a.port) << " GID " << a.gid_index << " (" << a.gid_type
-        << " " << fabric::format_gid(a.gid) << "), " << peers.size() << " RC QPs, "
-        << format_bytes(Bytes(transport.buffer_bytes())) << " registered\n#\n";
+    for (const std::string& l : ranks) out << l << "\n";
+    out << "#\n";
     print_run_header(out);
     out << std::flush;
   }
