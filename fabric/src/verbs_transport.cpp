@@ -347,6 +347,51 @@ Layout layout_for(const coll::Plan& plan, std::int32_t rank, bool in_place) {
   return l;
 }
 
+std::vector<coll::StepIndex> early_grant_steps(const coll::Plan& plan, std::int32_t rank,
+                                               const Layout& layout) {
+  const auto& steps = plan.ranks.at(static_cast<std::size_t>(rank)).steps;
+  std::vector<coll::StepIndex> early;
+  if (steps.size() > kEarlyGrantMaxSteps) return early;
+  const auto offset = [&](const coll::Region& r) {
+    return r.offset + (r.buffer == coll::BufferKind::input    ? layout.input
+                       : r.buffer == coll::BufferKind::output ? layout.output
+                                                              : layout.scratch);
+  };
+  struct Span {
+    std::uint64_t begin, end;
+  };
+  // Every byte range each step reads or writes, by place in the registered buffer.
+  std::vector<std::vector<Span>> touches(steps.size());
+  for (std::size_t j = 0; j < steps.size(); ++j) {
+    const coll::Step& s = steps[j];
+    const bool reads = s.kind != coll::StepKind::recv;
+    const bool writes = s.kind != coll::StepKind::send;
+    if (reads && s.src.bytes > 0) touches[j].push_back({offset(s.src), offset(s.src) + s.src.bytes});
+    if (writes && s.dst.bytes > 0) touches[j].push_back({offset(s.dst), offset(s.dst) + s.dst.bytes});
+  }
+  for (coll::StepIndex i = 0; i < steps.size(); ++i) {
+    const coll::Step& r = steps[i];
+    if (r.kind != coll::StepKind::recv) continue;
+    const std::uint64_t a = offset(r.dst);
+    const std::uint64_t b = a + r.dst.bytes;
+    // A step that touches the bytes without waiting for this recv may run before it in the same
+    // iteration; only if there is none has the previous iteration finished with them at its end.
+    bool ok = true;
+    for (std::size_t j = 0; j < steps.size() && ok; ++j) {
+      if (j == i) continue;
+      for (const Span& t : touches[j]) {
+        if (t.begin < b && a < t.end &&
+            std::find(steps[j].deps.begin(), steps[j].deps.end(), i) == steps[j].deps.end()) {
+          ok = false;
+          break;
+        }
+      }
+    }
+    if (ok) early.push_back(i);
+  }
+  return early;
+}
+
 std::vector<std::int32_t> peers_of(const coll::Plan& plan, std::int32_t rank) {
   std::set<std::int32_t> peers;
   for (const coll::Step& s : plan.ranks.at(static_cast<std::size_t>(rank)).steps) {
@@ -392,47 +437,12 @@ VerbsBackend::VerbsBackend(Transport& transport, const coll::Plan& plan, bool in
     }
     if (s.kind == coll::StepKind::send) remote_offset_[i] = landing.at(s.peer).at(s.tag);
   }
-  find_early_grants();
-  epoch_ns_ = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-}
-
-void VerbsBackend::find_early_grants() {
-  const auto& steps = plan_.ranks[static_cast<std::size_t>(rank_)].steps;
-  if (steps.size() > kEarlyGrantMaxSteps) return;
-  struct Span {
-    std::uint64_t begin, end;
-  };
-  // Every byte range each step reads or writes, by place in the registered buffer (in place, input
-  // and output alias, and this sees it).
-  std::vector<std::vector<Span>> touches(steps.size());
-  for (std::size_t j = 0; j < steps.size(); ++j) {
-    const coll::Step& s = steps[j];
-    const bool reads = s.kind != coll::StepKind::recv;
-    const bool writes = s.kind != coll::StepKind::send;
-    if (reads && s.src.bytes > 0) touches[j].push_back({offset_of(s.src), offset_of(s.src) + s.src.bytes});
-    if (writes && s.dst.bytes > 0) touches[j].push_back({offset_of(s.dst), offset_of(s.dst) + s.dst.bytes});
-  }
+  early_grants_ = early_grant_steps(plan, rank_, mine_);
   for (coll::StepIndex i = 0; i < steps.size(); ++i) {
-    const coll::Step& r = steps[i];
-    if (r.kind != coll::StepKind::recv) continue;
-    const std::uint64_t a = offset_of(r.dst);
-    const std::uint64_t b = a + r.dst.bytes;
-    // Safe to grant at the start of an iteration only if every other step touching the region waits
-    // for this recv directly; the previous iteration has then finished with it.
-    bool early = true;
-    for (std::size_t j = 0; j < steps.size() && early; ++j) {
-      if (j == i) continue;
-      for (const Span& t : touches[j]) {
-        if (t.begin < b && a < t.end &&
-            std::find(steps[j].deps.begin(), steps[j].deps.end(), i) == steps[j].deps.end()) {
-          early = false;
-          break;
-        }
-      }
-    }
-    granted_early_[key(r.peer, r.tag)] = early;
-    if (early) early_grants_.push_back(i);
+    if (steps[i].kind == coll::StepKind::recv) granted_early_[key(steps[i].peer, steps[i].tag)] = false;
   }
+  for (coll::StepIndex i : early_grants_) granted_early_[key(steps[i].peer, steps[i].tag)] = true;
+  epoch_ns_ = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
 }
 
 Seconds VerbsBackend::now() const {

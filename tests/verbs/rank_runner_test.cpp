@@ -3,6 +3,7 @@
 // through an in-memory mailbox instead of RDMA writes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -206,6 +207,67 @@ TEST(Layout, RegionsDoNotOverlapAndInPlaceSharesInputWithOutput) {
   // NCCL's in-place all-gather: rank r's input is its own block of the output.
   EXPECT_EQ(in.input, in.output + 2 * plan.ranks[2].input_bytes);
   EXPECT_EQ(peers_of(plan, 2), (std::vector<std::int32_t>{1, 3}));
+}
+
+}  // namespace
+}  // namespace fabtwin::fabric
+
+namespace fabtwin::fabric {
+namespace {
+
+coll::Step step(coll::StepKind kind, coll::Region src, coll::Region dst, std::vector<coll::StepIndex> deps) {
+  coll::Step s;
+  s.kind = kind;
+  s.peer = kind == coll::StepKind::send || kind == coll::StepKind::recv ? 1 : -1;
+  s.src = src;
+  s.dst = dst;
+  s.deps = std::move(deps);
+  return s;
+}
+
+TEST(EarlyGrants, OnlyRecvsWhoseBytesNothingTouchesFirst) {
+  using coll::BufferKind;
+  using coll::StepKind;
+  coll::Plan plan;
+  plan.ranks.resize(2);
+  coll::RankPlan& r0 = plan.ranks[0];
+  r0.input_bytes = r0.output_bytes = 64;
+  r0.scratch_bytes = 32;
+  const coll::Region in{BufferKind::input, 0, 32}, out{BufferKind::output, 0, 32},
+      scratch{BufferKind::scratch, 0, 32};
+  r0.steps = {
+      step(StepKind::copy, in, out, {}),                           // 0 writes out[0, 32)
+      step(StepKind::recv, {}, out, {0}),                          // 1 lands where step 0 wrote: at post only
+      step(StepKind::recv, {}, scratch, {}),                       // 2 nothing touches scratch first: early
+      step(StepKind::reduce, scratch, out, {1, 2}),                // 3 reads scratch, waits for 2
+      step(StepKind::recv, {}, {BufferKind::output, 32, 32}, {}),  // 4 read by send 5, which waits
+      step(StepKind::send, {BufferKind::output, 32, 32}, {}, {4}),
+  };
+  for (std::uint32_t i = 0; i < r0.steps.size(); ++i) r0.steps[i].tag = i;
+  EXPECT_EQ(early_grant_steps(plan, 0, layout_for(plan, 0, false)), (std::vector<coll::StepIndex>{2, 4}));
+  // Step 3 reads scratch without waiting for recv 2 directly: 2 must wait for its post.
+  r0.steps[3].deps = {1};
+  EXPECT_EQ(early_grant_steps(plan, 0, layout_for(plan, 0, false)), (std::vector<coll::StepIndex>{4}));
+}
+
+TEST(EarlyGrants, InPlaceAliasingCounts) {
+  // All-gather in place: rank r's input is its block of the output, which a recv must not overwrite.
+  const auto plan = coll::make_plan(coll::Collective::all_gather, "ring", coll::Group::flat(3), 3000, {});
+  for (bool in_place : {false, true}) {
+    const Layout l = layout_for(plan, 1, in_place);
+    const auto& steps = plan.ranks[1].steps;
+    for (coll::StepIndex i : early_grant_steps(plan, 1, l)) {
+      ASSERT_EQ(steps[i].kind, coll::StepKind::recv);
+      // An early recv never lands on bytes a send of this rank reads without waiting for it.
+      for (const coll::Step& s : steps) {
+        if (s.kind != coll::StepKind::send || std::find(s.deps.begin(), s.deps.end(), i) != s.deps.end())
+          continue;
+        const std::uint64_t a = l.output + steps[i].dst.offset, b = a + steps[i].dst.bytes;
+        const std::uint64_t base = s.src.buffer == coll::BufferKind::input ? l.input : l.output;
+        EXPECT_FALSE(base + s.src.offset < b && a < base + s.src.offset + s.src.bytes) << "step " << i;
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -114,6 +114,12 @@ struct Layout {
 };
 Layout layout_for(const coll::Plan& plan, std::int32_t rank, bool in_place);
 
+// The recvs of `rank` that may be granted when an iteration starts rather than when posted: every
+// other step touching the recv's bytes (in `layout`, so in-place aliasing counts) depends on it
+// directly. Empty above kEarlyGrantMaxSteps steps (the check is quadratic).
+std::vector<coll::StepIndex> early_grant_steps(const coll::Plan& plan, std::int32_t rank,
+                                               const Layout& layout);
+
 // The ranks a plan makes `rank` exchange data with.
 std::vector<std::int32_t> peers_of(const coll::Plan& plan, std::int32_t rank);
 
@@ -134,7 +140,6 @@ class VerbsBackend final : public coll::Backend {
   void start_send(coll::StepIndex step);
   std::string describe(std::uint64_t wr_id) const;
   std::string waiting_report() const;
-  void find_early_grants();
 
   Transport& transport_;
   const coll::Plan& plan_;
@@ -150,7 +155,7 @@ class VerbsBackend final : public coll::Backend {
   std::vector<coll::Completion> done_;
   // Recvs granted at the start of each iteration, and data that landed before its recv was posted.
   std::vector<coll::StepIndex> early_grants_;
-  std::unordered_map<std::uint64_t, bool> granted_early_;  // by key: whether that recv is one of them
+  std::unordered_map<std::uint64_t, bool> granted_early_;  // by (peer, tag): whether that recv is one
   std::unordered_map<std::uint64_t, std::uint32_t> arrived_;
   bool iteration_open_ = false;
   std::size_t completed_ = 0;
