@@ -24,6 +24,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   add_compare_command(app, out, exit_code);
   add_calibrate_command(app, out, exit_code);
   add_check_command(app, out, exit_code);
+  add_run_command(app, out, err, exit_code);
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {

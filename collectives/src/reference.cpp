@@ -9,10 +9,6 @@
 
 namespace fabtwin::coll {
 
-namespace {
-
-// In NCCL's in-place mode one allocation holds both buffers; these are the byte offsets of the input
-// and output inside it for rank `r`.
 std::pair<std::uint64_t, std::uint64_t> in_place_offsets(const Plan& plan, std::int32_t r) {
   switch (plan.collective) {
     case Collective::reduce_scatter:
@@ -23,8 +19,6 @@ std::pair<std::uint64_t, std::uint64_t> in_place_offsets(const Plan& plan, std::
       return {0, 0};
   }
 }
-
-}  // namespace
 
 ReferenceBackend::ReferenceBackend(const Plan& plan, std::vector<RankBuffers>& buffers, bool in_place)
     : plan_(plan), buffers_(buffers), in_place_(in_place) {

@@ -6,8 +6,12 @@
 
 namespace fabtwin::coll {
 
-RunResult run_plan(const Plan& plan, Backend& backend) {
+namespace {
+
+// `only` < 0 drives every rank; otherwise only that rank's steps are posted and awaited.
+RunResult run_ranks(const Plan& plan, Backend& backend, std::int32_t only) {
   const std::int32_t n = plan.rank_count();
+  const auto driven = [only](std::int32_t r) { return only < 0 || r == only; };
   std::vector<std::vector<std::uint32_t>> missing(n);
   std::vector<std::vector<std::vector<StepIndex>>> dependents(n);
   std::vector<std::vector<Seconds>> ready_at(n);
@@ -15,6 +19,7 @@ RunResult run_plan(const Plan& plan, Backend& backend) {
   std::size_t total = 0;
   std::vector<StepRef> initial;
   for (std::int32_t r = 0; r < n; ++r) {
+    if (!driven(r)) continue;
     const auto& steps = plan.ranks[r].steps;
     total += steps.size();
     missing[r].resize(steps.size());
@@ -39,6 +44,7 @@ RunResult run_plan(const Plan& plan, Backend& backend) {
           << result.trace.size() << " of " << total << " steps; waiting:";
       int shown = 0;
       for (std::int32_t r = 0; r < n && shown < 8; ++r) {
+        if (!driven(r)) continue;
         for (StepIndex i = 0; i < plan.ranks[r].steps.size() && shown < 8; ++i) {
           if (!finished[r][i] && missing[r][i] == 0) {
             const Step& s = plan.ranks[r].steps[i];
@@ -53,7 +59,8 @@ RunResult run_plan(const Plan& plan, Backend& backend) {
     }
     for (const Completion& c : completions) {
       const auto [r, i] = c.ref;
-      if (r < 0 || r >= n || i >= plan.ranks[r].steps.size() || finished[r][i] || missing[r][i] != 0) {
+      if (r < 0 || r >= n || !driven(r) || i >= plan.ranks[r].steps.size() || finished[r][i] ||
+          missing[r][i] != 0) {
         throw std::logic_error("backend reported a completion for a step that was not posted");
       }
       finished[r][i] = true;
@@ -67,6 +74,20 @@ RunResult run_plan(const Plan& plan, Backend& backend) {
     }
   }
   return result;
+}
+
+}  // namespace
+
+RunResult run_plan(const Plan& plan, Backend& backend) {
+  return run_ranks(plan, backend, -1);
+}
+
+RunResult run_rank_plan(const Plan& plan, std::int32_t rank, Backend& backend) {
+  if (rank < 0 || rank >= plan.rank_count()) {
+    throw std::invalid_argument("run_rank_plan: rank " + std::to_string(rank) + " is not in a plan of " +
+                                std::to_string(plan.rank_count()) + " ranks");
+  }
+  return run_ranks(plan, backend, rank);
 }
 
 }  // namespace fabtwin::coll

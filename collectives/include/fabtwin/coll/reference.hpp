@@ -14,6 +14,10 @@
 
 namespace fabtwin::coll {
 
+// In NCCL's in-place mode one allocation holds both buffers; these are the byte offsets of the input
+// and output inside it for rank `r` (the verbs transport lays its registered memory out the same way).
+std::pair<std::uint64_t, std::uint64_t> in_place_offsets(const Plan& plan, std::int32_t r);
+
 struct RankBuffers {
   std::vector<std::byte> input;
   std::vector<std::byte> output;

@@ -51,4 +51,9 @@ struct RunResult {
 // Throws std::runtime_error when the backend stalls, naming the first steps still waiting.
 RunResult run_plan(const Plan& plan, Backend& backend);
 
+// The same runner for one process of a distributed backend (verbs): posts and awaits only `rank`'s
+// steps; its partners' steps run in their own processes. Throws std::invalid_argument for a rank
+// outside the plan.
+RunResult run_rank_plan(const Plan& plan, std::int32_t rank, Backend& backend);
+
 }  // namespace fabtwin::coll

@@ -1,0 +1,93 @@
+// Which rank am I: the command line first, then the launchers clusters use.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "fabtwin/fabric/verbs_bootstrap.hpp"
+
+namespace fabtwin::fabric {
+namespace {
+
+EnvLookup env_of(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& name) -> std::optional<std::string> {
+    const auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+TEST(Launch, CommandLineWinsOverTheEnvironment) {
+  const auto info = detect_launch(2, 4, "node1:5000",
+                                  env_of({{"OMPI_COMM_WORLD_RANK", "1"}, {"OMPI_COMM_WORLD_SIZE", "8"}}));
+  EXPECT_EQ(info.rank, 2);
+  EXPECT_EQ(info.world, 4);
+  EXPECT_EQ(info.root, "node1:5000");
+  EXPECT_EQ(info.source, "command line");
+}
+
+TEST(Launch, ReadsOpenMpiThenPmiThenSlurm) {
+  const auto ompi = detect_launch(-1, -1, "h:1",
+                                  env_of({{"OMPI_COMM_WORLD_RANK", "3"},
+                                          {"OMPI_COMM_WORLD_SIZE", "4"},
+                                          {"SLURM_PROCID", "0"},
+                                          {"SLURM_NTASKS", "2"}}));
+  EXPECT_EQ(ompi.rank, 3);
+  EXPECT_EQ(ompi.world, 4);
+  EXPECT_EQ(ompi.source, "Open MPI");
+  const auto pmi = detect_launch(
+      -1, -1, "h:1",
+      env_of({{"PMI_RANK", "1"}, {"PMI_SIZE", "2"}, {"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}}));
+  EXPECT_EQ(pmi.rank, 1);
+  EXPECT_EQ(pmi.source, "PMI");
+  const auto slurm = detect_launch(
+      -1, -1, "", env_of({{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "6"}, {"FABTWIN_ROOT", "head:7000"}}));
+  EXPECT_EQ(slurm.rank, 5);
+  EXPECT_EQ(slurm.world, 6);
+  EXPECT_EQ(slurm.root, "head:7000");
+  EXPECT_EQ(slurm.source, "Slurm");
+}
+
+TEST(Launch, NoLauncherIsAJobOfOne) {
+  const auto info = detect_launch(-1, -1, "", env_of({}));
+  EXPECT_EQ(info.rank, 0);
+  EXPECT_EQ(info.world, 1);
+}
+
+void expect_error(const std::function<void()>& f, const std::string& fragment) {
+  try {
+    f();
+    FAIL() << "expected an error containing \"" << fragment << "\"";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+  }
+}
+
+TEST(Launch, ErrorsNameTheOptionOrVariable) {
+  expect_error([] { detect_launch(1, -1, "h:1", env_of({})); }, "--rank and --world go together");
+  expect_error([] { detect_launch(4, 4, "h:1", env_of({})); }, "not below the world size 4");
+  expect_error([] { detect_launch(0, 2, "", env_of({})); }, "--root HOST:PORT (or FABTWIN_ROOT) is required");
+  expect_error([] { detect_launch(-1, -1, "h:1", env_of({{"PMI_RANK", "0"}})); }, "PMI_SIZE is unset");
+  expect_error(
+      [] {
+        detect_launch(-1, -1, "h:1", env_of({{"SLURM_PROCID", "x"}, {"SLURM_NTASKS", "2"}}));
+      },
+      "SLURM_PROCID: expected a non-negative integer");
+  expect_error([] { detect_launch(0, 2, "nohostport", env_of({})); }, "--root: expected HOST:PORT");
+  expect_error(
+      [] {
+        detect_launch(-1, -1, "", env_of({{"PMI_RANK", "0"}, {"PMI_SIZE", "2"}, {"FABTWIN_ROOT", "h:0"}}));
+      },
+      "FABTWIN_ROOT: port must be 1..65535");
+}
+
+TEST(Launch, HostPortForms) {
+  EXPECT_EQ(parse_host_port("--root", "10.0.0.1:5000"),
+            (std::pair<std::string, std::uint16_t>{"10.0.0.1", 5000}));
+  EXPECT_EQ(parse_host_port("--root", "[fe80::1]:80"),
+            (std::pair<std::string, std::uint16_t>{"fe80::1", 80}));
+  EXPECT_THROW(parse_host_port("--root", "[fe80::1]80"), std::invalid_argument);
+  EXPECT_THROW(parse_host_port("--root", "host:70000"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace fabtwin::fabric

@@ -1,0 +1,274 @@
+// The verbs path without verbs: every rank in its own thread drives only its own steps through
+// run_rank_plan, over the same buffer layout, input and check the verbs transport uses; transfers go
+// through an in-memory mailbox instead of RDMA writes.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "fabtwin/coll/algorithms.hpp"
+#include "fabtwin/coll/datatype.hpp"
+#include "fabtwin/fabric/verbs_bench.hpp"
+#include "fabtwin/fabric/verbs_transport.hpp"
+
+namespace fabtwin::fabric {
+namespace {
+
+using coll::StepKind;
+
+struct Mailbox {
+  std::mutex mutex;
+  std::condition_variable arrived;
+  // A queue per transfer: a fast rank may send the next iteration's message before the last is read.
+  std::unordered_map<coll::TransferKey, std::deque<std::vector<std::byte>>, coll::TransferKeyHash> messages;
+};
+
+class ThreadBackend final : public coll::Backend {
+ public:
+  ThreadBackend(const coll::Plan& plan, std::int32_t rank, bool in_place, std::vector<std::byte>& memory,
+                Mailbox& mailbox)
+      : plan_(plan),
+        rank_(rank),
+        layout_(layout_for(plan, rank, in_place)),
+        memory_(memory),
+        mailbox_(mailbox) {
+    memory_.resize(layout_.bytes);
+  }
+  std::byte* at(const coll::Region& r) {
+    const std::uint64_t base = r.buffer == coll::BufferKind::input    ? layout_.input
+                               : r.buffer == coll::BufferKind::output ? layout_.output
+                                                                      : layout_.scratch;
+    EXPECT_LE(base + r.end(), memory_.size());
+    return memory_.data() + base + r.offset;
+  }
+  void post(coll::StepRef ref, Seconds) override {
+    EXPECT_EQ(ref.rank, rank_) << "the per-rank runner posted another rank's step";
+    const coll::Step& s = plan_.ranks[rank_].steps[ref.step];
+    switch (s.kind) {
+      case StepKind::copy:
+        if (s.src.bytes > 0) std::memmove(at(s.dst), at(s.src), s.src.bytes);
+        break;
+      case StepKind::reduce:
+        if (s.src.bytes > 0)
+          coll::reduce_into(plan_.dtype, plan_.op, at(s.dst), at(s.src),
+                            s.src.bytes / coll::element_size(plan_.dtype));
+        break;
+      case StepKind::send: {
+        std::lock_guard lock(mailbox_.mutex);
+        mailbox_.messages[{rank_, s.peer, s.tag}].emplace_back(at(s.src), at(s.src) + s.src.bytes);
+        mailbox_.arrived.notify_all();
+        break;
+      }
+      case StepKind::recv:
+        waiting_.push_back(ref.step);
+        return;
+    }
+    done_.push_back({ref, Seconds(0), Seconds(0)});
+  }
+  std::vector<coll::Completion> progress() override {
+    std::unique_lock lock(mailbox_.mutex);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (done_.empty()) {
+      for (auto it = waiting_.begin(); it != waiting_.end();) {
+        const coll::Step& s = plan_.ranks[rank_].steps[*it];
+        auto m = mailbox_.messages.find({s.peer, rank_, s.tag});
+        if (m == mailbox_.messages.end() || m->second.empty()) {
+          ++it;
+          continue;
+        }
+        const std::vector<std::byte>& data = m->second.front();
+        EXPECT_EQ(data.size(), s.dst.bytes);
+        if (!data.empty()) std::memcpy(at(s.dst), data.data(), data.size());
+        m->second.pop_front();
+        done_.push_back({{rank_, *it}, Seconds(0), Seconds(0)});
+        it = waiting_.erase(it);
+      }
+      if (done_.empty() && mailbox_.arrived.wait_until(lock, deadline) == std::cv_status::timeout) return {};
+    }
+    std::vector<coll::Completion> out;
+    out.swap(done_);
+    return out;
+  }
+
+ private:
+  const coll::Plan& plan_;
+  std::int32_t rank_;
+  Layout layout_;
+  std::vector<std::byte>& memory_;
+  Mailbox& mailbox_;
+  std::vector<coll::StepIndex> waiting_;
+  std::vector<coll::Completion> done_;
+};
+
+// Runs every rank in its own thread, twice (a second iteration reuses tags), and returns the number
+// of wrong output elements summed over ranks.
+std::uint64_t run_threaded(const coll::Plan& plan, bool in_place) {
+  const std::int32_t n = plan.rank_count();
+  Mailbox mailbox;
+  std::vector<std::vector<std::byte>> memory(n);
+  std::vector<std::uint64_t> wrong(n, 0);
+  std::vector<std::thread> threads;
+  for (std::int32_t r = 0; r < n; ++r) {
+    threads.emplace_back([&, r] {
+      ThreadBackend backend(plan, r, in_place, memory[r], mailbox);
+      const Layout l = layout_for(plan, r, in_place);
+      for (int iteration = 0; iteration < 2; ++iteration) {
+        fill_input(plan, 7 + iteration, r, memory[r].data() + l.input);
+        const auto result = coll::run_rank_plan(plan, r, backend);
+        EXPECT_EQ(result.trace.size(), plan.ranks[r].steps.size());
+        std::string first;
+        wrong[r] += count_wrong(plan, 7 + iteration, r, memory[r].data() + l.output, &first);
+        EXPECT_TRUE(first.empty()) << first;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::uint64_t total = 0;
+  for (auto w : wrong) total += w;
+  return total;
+}
+
+TEST(RankRunner, EveryAllReduceAlgorithmIsRightOnEveryRankAlone) {
+  for (const std::string& algo : coll::algorithms_for(coll::Collective::all_reduce)) {
+    for (std::int32_t n : {1, 2, 3, 4, 5}) {
+      for (std::uint64_t size : {0ull, 4ull, 52ull, 3000ull, 100003ull}) {
+        const coll::Group group =
+            algo == "hierarchical" && n % 2 == 0 ? coll::Group::uniform(n, 2) : coll::Group::flat(n);
+        coll::Plan plan;
+        try {
+          plan = coll::make_plan(coll::Collective::all_reduce, algo, group, size, {});
+        } catch (const std::invalid_argument&) {
+          continue;  // the algorithm does not serve this group; make_plan says why elsewhere
+        }
+        for (bool in_place : {false, true}) {
+          EXPECT_EQ(run_threaded(plan, in_place), 0u)
+              << algo << " " << n << " ranks " << size << " B" << (in_place ? " in place" : "");
+        }
+      }
+    }
+  }
+}
+
+TEST(RankRunner, OtherCollectivesAndTypesToo) {
+  for (auto c : {coll::Collective::reduce_scatter, coll::Collective::all_gather, coll::Collective::broadcast,
+                 coll::Collective::reduce, coll::Collective::all_to_all}) {
+    for (const std::string& algo : coll::algorithms_for(c)) {
+      for (auto dtype : {coll::DataType::float32, coll::DataType::bfloat16, coll::DataType::int64}) {
+        coll::AlgoOptions o;
+        o.dtype = dtype;
+        o.op = coll::ReduceOp::max;
+        o.root = 1;
+        const auto plan = coll::make_plan(c, algo, coll::Group::flat(3), 3000, o);
+        EXPECT_EQ(run_threaded(plan, false), 0u) << coll::to_string(c) << " " << algo;
+        if (c != coll::Collective::all_to_all) {
+          EXPECT_EQ(run_threaded(plan, true), 0u) << coll::to_string(c) << " " << algo;
+        }
+      }
+    }
+  }
+}
+
+TEST(RankRunner, RejectsARankOutsideThePlan) {
+  const auto plan = coll::make_plan(coll::Collective::all_reduce, "ring", coll::Group::flat(2), 64, {});
+  Mailbox mailbox;
+  std::vector<std::byte> memory;
+  ThreadBackend backend(plan, 0, false, memory, mailbox);
+  EXPECT_THROW(coll::run_rank_plan(plan, 2, backend), std::invalid_argument);
+}
+
+TEST(Check, CountsEveryWrongElementAndNamesTheFirst) {
+  auto plan = coll::make_plan(coll::Collective::all_reduce, "ring", coll::Group::flat(3), 400, {});
+  EXPECT_EQ(run_threaded(plan, false), 0u);
+  std::vector<std::byte> out(plan.ranks[1].output_bytes);
+  for (std::uint64_t i = 0; i < 100; ++i) {
+    double v = 0;
+    for (int r = 0; r < 3; ++r) v += input_value(plan, 5, r, i);
+    coll::store_from_double(plan.dtype, out.data(), i, v);
+  }
+  EXPECT_EQ(count_wrong(plan, 5, 1, out.data(), nullptr), 0u);
+  coll::store_from_double(plan.dtype, out.data(), 17, 1000.0);
+  coll::store_from_double(plan.dtype, out.data(), 99, -1000.0);
+  std::string first;
+  EXPECT_EQ(count_wrong(plan, 5, 1, out.data(), &first), 2u);
+  EXPECT_NE(first.find("rank 1 output element 17: expected"), std::string::npos) << first;
+}
+
+TEST(Layout, RegionsDoNotOverlapAndInPlaceSharesInputWithOutput) {
+  const auto plan = coll::make_plan(coll::Collective::all_gather, "ring", coll::Group::flat(4), 4096, {});
+  const Layout out = layout_for(plan, 2, false);
+  EXPECT_GE(out.output, out.input + plan.ranks[2].input_bytes);
+  EXPECT_GE(out.scratch, out.output + plan.ranks[2].output_bytes);
+  const Layout in = layout_for(plan, 2, true);
+  // NCCL's in-place all-gather: rank r's input is its own block of the output.
+  EXPECT_EQ(in.input, in.output + 2 * plan.ranks[2].input_bytes);
+  EXPECT_EQ(peers_of(plan, 2), (std::vector<std::int32_t>{1, 3}));
+}
+
+}  // namespace
+}  // namespace fabtwin::fabric
+
+namespace fabtwin::fabric {
+namespace {
+
+coll::Step step(coll::StepKind kind, coll::Region src, coll::Region dst, std::vector<coll::StepIndex> deps) {
+  coll::Step s;
+  s.kind = kind;
+  s.peer = kind == coll::StepKind::send || kind == coll::StepKind::recv ? 1 : -1;
+  s.src = src;
+  s.dst = dst;
+  s.deps = std::move(deps);
+  return s;
+}
+
+TEST(EarlyGrants, OnlyRecvsWhoseBytesNothingTouchesFirst) {
+  using coll::BufferKind;
+  using coll::StepKind;
+  coll::Plan plan;
+  plan.ranks.resize(2);
+  coll::RankPlan& r0 = plan.ranks[0];
+  r0.input_bytes = r0.output_bytes = 64;
+  r0.scratch_bytes = 32;
+  const coll::Region in{BufferKind::input, 0, 32}, out{BufferKind::output, 0, 32},
+      scratch{BufferKind::scratch, 0, 32};
+  r0.steps = {
+      step(StepKind::copy, in, out, {}),                           // 0 writes out[0, 32)
+      step(StepKind::recv, {}, out, {0}),                          // 1 lands where step 0 wrote: at post only
+      step(StepKind::recv, {}, scratch, {}),                       // 2 nothing touches scratch first: early
+      step(StepKind::reduce, scratch, out, {1, 2}),                // 3 reads scratch, waits for 2
+      step(StepKind::recv, {}, {BufferKind::output, 32, 32}, {}),  // 4 read by send 5, which waits
+      step(StepKind::send, {BufferKind::output, 32, 32}, {}, {4}),
+  };
+  for (std::uint32_t i = 0; i < r0.steps.size(); ++i) r0.steps[i].tag = i;
+  EXPECT_EQ(early_grant_steps(plan, 0, layout_for(plan, 0, false)), (std::vector<coll::StepIndex>{2, 4}));
+  // Step 3 reads scratch without waiting for recv 2 directly: 2 must wait for its post.
+  r0.steps[3].deps = {1};
+  EXPECT_EQ(early_grant_steps(plan, 0, layout_for(plan, 0, false)), (std::vector<coll::StepIndex>{4}));
+}
+
+TEST(EarlyGrants, InPlaceAliasingCounts) {
+  // All-gather in place: rank r's input is its block of the output, which a recv must not overwrite.
+  const auto plan = coll::make_plan(coll::Collective::all_gather, "ring", coll::Group::flat(3), 3000, {});
+  for (bool in_place : {false, true}) {
+    const Layout l = layout_for(plan, 1, in_place);
+    const auto& steps = plan.ranks[1].steps;
+    for (coll::StepIndex i : early_grant_steps(plan, 1, l)) {
+      ASSERT_EQ(steps[i].kind, coll::StepKind::recv);
+      // An early recv never lands on bytes a send of this rank reads without waiting for it.
+      for (const coll::Step& s : steps) {
+        if (s.kind != coll::StepKind::send || std::find(s.deps.begin(), s.deps.end(), i) != s.deps.end())
+          continue;
+        const std::uint64_t a = l.output + steps[i].dst.offset, b = a + steps[i].dst.bytes;
+        const std::uint64_t base = s.src.buffer == coll::BufferKind::input ? l.input : l.output;
+        EXPECT_FALSE(base + s.src.offset < b && a < base + s.src.offset + s.src.bytes) << "step " << i;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace fabtwin::fabric
