@@ -190,9 +190,11 @@ void run_p2p(const RunArgs& args, fabric::Bootstrap& boot, const fabric::Transpo
   }
   if (leader && !args.json.empty()) {
     const auto& a = transport.address();
+    nlohmann::json origin = provenance(nullptr);
+    origin["device"] = a.device;
     nlohmann::json doc = {{"schema", "fabtwin-results"},
                           {"schema_version", 1},
-                          {"provenance", provenance(nullptr)},
+                          {"provenance", origin},
                           {"run",
                            {{"backend", "verbs"},
                             {"collective", "p2p_write"},
@@ -286,19 +288,33 @@ void run_collective(const RunArgs& args, fabric::Bootstrap& boot, const fabric::
       if (r->wrong > 0 && first_wrong.empty()) first_wrong = r->first_wrong;
       busbw_sum += bw.busbw_gbps;
       ++busbw_rows;
-      rows.push_back({{"size_bytes", plan.size_bytes},
-                      {"count", count},
-                      {"dtype", coll::to_string(plan.dtype)},
-                      {"op", reduces ? coll::to_string(plan.op) : "none"},
-                      {"root", root_rank},
-                      {"algorithm", plan.algorithm},
-                      {"time_s", r->time.count()},
-                      {"time_us", r->time.micros()},
-                      {"algbw_gbps", bw.algbw_gbps},
-                      {"busbw_gbps", bw.busbw_gbps},
-                      {"backend", "verbs"},
-                      {"in_place", mode == 1},
-                      {"wrong", r->wrong}});
+    }
+    // One row per size, as the results schema has it: the out-of-place measurement in the row, the
+    // in-place one under "in_place". A 0-byte call has no bandwidth; it stays in the table only.
+    const int primary = results[0] ? 0 : 1;
+    if (plan.size_bytes > 0 && results[primary]) {
+      auto measured = [&](int mode) {
+        const auto& r = *results[mode];
+        const coll::Bandwidth bw = coll::bandwidth(c, world, Bytes(plan.size_bytes), r.time);
+        return nlohmann::json{{"time_s", r.time.count()},
+                              {"algbw_gbps", bw.algbw_gbps},
+                              {"busbw_gbps", bw.busbw_gbps},
+                              {"correctness", counts.checked == 0 ? "not_checked"
+                                              : r.wrong == 0      ? "pass"
+                                                                  : "fail"},
+                              {"wrong", r.wrong}};
+      };
+      nlohmann::json row = measured(primary);
+      row["size_bytes"] = plan.size_bytes;
+      row["count"] = count;
+      row["dtype"] = coll::to_string(plan.dtype);
+      row["op"] = reduces ? coll::to_string(plan.op) : "none";
+      row["root"] = root_rank;
+      row["algorithm"] = plan.algorithm;
+      row["time_us"] = results[primary]->time.micros();
+      row["backend"] = "verbs";
+      if (primary == 0 && results[1]) row["in_place"] = measured(1);
+      rows.push_back(std::move(row));
     }
     if (table) {
       char head[128];
@@ -318,9 +334,11 @@ void run_collective(const RunArgs& args, fabric::Bootstrap& boot, const fabric::
   }
   if (leader && !args.json.empty()) {
     const auto& a = transport.address();
+    nlohmann::json origin = provenance(nullptr);
+    origin["device"] = a.device;
     nlohmann::json doc = {{"schema", "fabtwin-results"},
                           {"schema_version", 1},
-                          {"provenance", provenance(nullptr)},
+                          {"provenance", origin},
                           {"run",
                            {{"backend", "verbs"},
                             {"collective", coll::to_string(c)},
@@ -335,6 +353,9 @@ void run_collective(const RunArgs& args, fabric::Bootstrap& boot, const fabric::
                             {"iterations", counts.timed},
                             {"warmup", counts.warmup},
                             {"checked", counts.checked},
+                            {"mode", want_out && want_in ? "both"
+                                     : want_out          ? "out_of_place"
+                                                         : "in_place"},
                             {"wrong", total_wrong}}},
                           {"rows", rows}};
     write_json_output(args.json, doc, out);

@@ -241,6 +241,12 @@ for chunks in 0 8; do
   fi
   eval "busbw_$chunks=\$b"
 done
+# The measured file must be one the comparison reads: the schema is shared by every backend.
+if "$fabtwin" compare "$out/ring-0.json" "$out/ring-8.json" >"$out/compare.out" 2>&1; then
+  pass "fabtwin compare reads the verbs results"
+else
+  fail "fabtwin compare on the verbs results: $(tail -n 3 "$out/compare.out")"
+fi
 busbw=$busbw_0
 if [[ -n $perf_gbits && -n $busbw ]]; then
   awk -v b="$busbw" -v b8="$busbw_8" -v g="$perf_gbits" -v d="$bidir_gbits" -v p="$p2p_gbps" 'BEGIN {
