@@ -16,16 +16,13 @@ asan: deps
 	cmake --preset asan
 	cmake --build --preset asan -j $(JOBS)
 
-# The main job on the built-in default scenario: the fabric, then ring against rail-aware
-# hierarchical all-reduce as the analytic model predicts them on it.
+# The main job on the built-in default scenario: the default fabric, then the what-if of
+# scripts/whatif.sh (rail-optimized against an equal-switch leaf-spine, ring against hierarchical,
+# packet simulation beside the analytic prediction), with a plot under results/whatif/.
 demo: release
 	$(FABTWIN) topo
 	@echo
-	$(FABTWIN) sim --algo ring -b 1KiB -e 1GiB -f 4
-	@echo
-	$(FABTWIN) sim --algo hierarchical -b 1KiB -e 1GiB -f 4
-	@echo
-	$(FABTWIN) sim --algo auto -b 1KiB -e 1GiB -f 4
+	bash scripts/whatif.sh $(FABTWIN) $(MEASURED)
 
 test-release: release
 	ctest --preset release -j $(CTEST_JOBS)
