@@ -449,6 +449,21 @@ TEST(Calibration, RecoversTheParametersASweepWasMadeFrom) {
   EXPECT_DOUBLE_EQ(back.per_message.count(), c.per_message.count());
 }
 
+TEST(Calibration, SkipsTheZeroByteRowOfRunP2p) {
+  // `fabtwin run --p2p -b 0` starts with 0 B (time per message, bw 0): it carries no bandwidth.
+  nlohmann::json j = read_json_file(kData + "p2p/known_parameters.json");
+  const nlohmann::json zero = nlohmann::json::object({{"size_bytes", 0},
+                                                      {"iterations", 1000},
+                                                      {"time_s", 0.5e-6},
+                                                      {"bw_gbps", 0.0},
+                                                      {"latency_s", 3e-6},
+                                                      {"backend", "verbs"}});
+  j["rows"].insert(j["rows"].begin(), zero);
+  const P2PSweep s = parse_p2p(j, "p2p.json");
+  EXPECT_EQ(s.rows.front().size_bytes, 8u);
+  EXPECT_NEAR(fit_calibration(s).latency.count(), 3e-6, 1e-12);
+}
+
 TEST(Calibration, NoisySweepStillRecoversWithinAFewPercent) {
   P2PSweep s;
   s.origin = "noisy.json";
