@@ -246,5 +246,14 @@ TEST(Cli, PacketWhatIfsAndTheirErrors) {
       << analytic.err;
 }
 
+TEST(Cli, TopoExportAndDotGoToStandardOutputForDash) {
+  const auto exported = fabtwin({"topo", "--topology", "fat-tree:k=4", "--export", "-"});
+  ASSERT_EQ(exported.code, 0) << exported.err;
+  EXPECT_EQ(nlohmann::json::parse(exported.out).at("nodes").size(), 16u * 2 + 20u);
+  const auto dot = fabtwin({"topo", "--topology", "fat-tree:k=4", "--dot", "-"});
+  ASSERT_EQ(dot.code, 0) << dot.err;
+  EXPECT_EQ(dot.out.rfind("graph ", 0), 0u) << dot.out.substr(0, 80);
+}
+
 }  // namespace
 }  // namespace fabtwin::cli

@@ -30,15 +30,24 @@ void add_topo_command(CLI::App& app, std::ostream& out, int& exit_code) {
                   "rail:hosts=64,gpus=8,hosts_per_leaf=32, rail-only:...) or a topology .json file")
       ->capture_default_str();
   cmd->add_option("--json", args->json, "write the summary as JSON to FILE (- for standard output)");
-  cmd->add_option("--export", args->export_file, "write the whole topology in fabtwin's file format");
-  cmd->add_option("--dot", args->dot, "write a Graphviz view");
+  cmd->add_option("--export", args->export_file,
+                  "write the whole topology in fabtwin's file format to FILE (- for standard output)");
+  cmd->add_option("--dot", args->dot, "write a Graphviz view to FILE (- for standard output)");
   cmd->callback([args, &out, &exit_code] {
     const topo::Topology t = topo::topology_from_spec(args->spec);
     const topo::Summary s = topo::summarize(t);
-    if (args->json != "-") out << topo::to_text(s);
+    // Standard output carries one document: the summary text only when nothing else goes there.
+    const bool stdout_taken = args->json == "-" || args->export_file == "-" || args->dot == "-";
+    if (!stdout_taken) out << topo::to_text(s);
     if (!args->json.empty()) write_json_output(args->json, topo::to_json(s), out);
-    if (!args->export_file.empty()) topo::write_topology_file(t, args->export_file);
-    if (!args->dot.empty()) {
+    if (args->export_file == "-") {
+      out << topo::to_json(t).dump(2) << "\n";
+    } else if (!args->export_file.empty()) {
+      topo::write_topology_file(t, args->export_file);
+    }
+    if (args->dot == "-") {
+      topo::write_dot(t, out);
+    } else if (!args->dot.empty()) {
       std::ofstream f(args->dot);
       if (!f) throw std::invalid_argument("cannot write " + args->dot + ": check that its folder exists");
       topo::write_dot(t, f);

@@ -26,7 +26,8 @@ trap finish EXIT
 pass() { passes=$((passes + 1)); echo "PASS $*"; }
 fail() { failures=$((failures + 1)); echo "FAIL $*"; }
 
-mount -t tmpfs tmpfs /tmp
+# /tmp stays the host's (through the overlay, writes land in its tmpfs upper layer): a checkout under
+# the host's /tmp, as CI's clean clones may be, must stay visible here. Our own files go under /run.
 mount -t tmpfs tmpfs /run
 hostname fabtwin-vm
 ip link set lo up
@@ -50,7 +51,7 @@ for i in $(seq 1 100); do
 done
 echo "guest: rxe0 $s0, rxe1 $s1 (GID 0 $gid) after $(($(date +%s) - t_start)) s"
 
-out=/tmp/out
+out=/run/fabtwin-out
 mkdir -p $out
 port=20000
 

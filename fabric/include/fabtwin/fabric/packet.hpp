@@ -79,7 +79,7 @@ struct PacketConfig {
   EcnConfig ecn;
   DcqcnConfig dcqcn;
   std::uint32_t ack_every = 16;        // receiver acknowledges every this many packets, and each message end
-  Seconds retransmit_timeout{200e-6};  // go-back-N after this long without acknowledgement progress
+  Seconds retransmit_timeout{1e-3};  // go-back-N after this long without acknowledgement progress
   std::uint32_t retry_limit = 7;       // consecutive timeouts before the QP fails, as IB's retry_cnt
   // Simulated time without any completion after which the run is declared stuck.
   Seconds stall_timeout{0.5};
