@@ -255,8 +255,8 @@ struct Collision {
     const topo::Router router(t);
     bool found_colliding = false, found_apart = false;
     for (std::uint64_t seed = 0; seed < 64 && !(found_colliding && found_apart); ++seed) {
-      const auto a = router.rank_path(0, 2, std::uint64_t(0) << 32 | 2, seed);
-      const auto b = router.rank_path(1, 3, std::uint64_t(1) << 32 | 3, seed);
+      const auto a = router.rank_path(0, 2, topo::rank_pair_flow(0, 2), seed);
+      const auto b = router.rank_path(1, 3, topo::rank_pair_flow(1, 3), seed);
       // Hop 2 is the leaf's uplink to a spine.
       const bool same = a.at(2).link == b.at(2).link;
       if (same && !found_colliding) colliding = seed, found_colliding = true;
@@ -316,7 +316,7 @@ TEST(Packet, SameSeedSameRunAnotherSeedOtherPaths) {
 // The link the ring's flow from rank 3 to rank 4 (leaf0 to leaf1) takes up to a spine.
 topo::LinkId ring_uplink(const topo::Topology& t) {
   const topo::Router router(t);
-  return router.rank_path(3, 4, std::uint64_t(3) << 32 | 4, 0).at(2).link;
+  return router.rank_path(3, 4, topo::rank_pair_flow(3, 4), 0).at(2).link;
 }
 
 TEST(Packet, AFailedSpineLinkSlowsTheRingAndDoesNotHang) {

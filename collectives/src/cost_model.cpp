@@ -11,10 +11,6 @@ namespace fabtwin::coll {
 
 namespace {
 
-std::uint64_t pair_key(std::int32_t from, std::int32_t to) {
-  return static_cast<std::uint64_t>(static_cast<std::uint32_t>(from)) << 32 | static_cast<std::uint32_t>(to);
-}
-
 bool later(const auto& a, const auto& b) {
   if (a.end != b.end) return a.end > b.end;
   if (a.ref.rank != b.ref.rank) return a.ref.rank > b.ref.rank;
@@ -53,7 +49,7 @@ AnalyticBackend::AnalyticBackend(const Plan& plan, const topo::Router& router, c
   for (std::size_t t = 0; t < transfers_.size(); ++t) {
     const StepRef s = transfers_[t].send;
     const std::int32_t dst = plan.ranks[s.rank].steps[s.step].peer;
-    const std::uint64_t key = pair_key(s.rank, dst);
+    const std::uint64_t key = topo::rank_pair_flow(s.rank, dst);
     auto it = paths_.find(key);
     if (it == paths_.end())
       it = paths_.emplace(key, router.rank_path(s.rank, dst, key, params_.ecmp_seed)).first;
@@ -173,7 +169,7 @@ RingRoundEstimate predict_ring_all_reduce(const topo::Router& router, std::int32
   auto lane = [](const topo::Hop& h) { return 2u * h.link + (h.forward ? 0u : 1u); };
   for (std::int32_t r = 0; r < ranks; ++r) {
     const std::int32_t next = (r + 1) % ranks;
-    paths[r] = router.rank_path(r, next, pair_key(r, next), params.ecmp_seed);
+    paths[r] = router.rank_path(r, next, topo::rank_pair_flow(r, next), params.ecmp_seed);
     for (const auto& hop : paths[r]) ++flows_on[lane(hop)];
   }
   for (std::int32_t r = 0; r < ranks; ++r) {

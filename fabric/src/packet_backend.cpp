@@ -109,11 +109,6 @@ Seconds seconds_of_ps(std::int64_t ps) {
   return Seconds(static_cast<double>(ps) * 1e-12);
 }
 
-// The same flow key as the analytic model, so per-flow ECMP picks the same paths in both.
-std::uint64_t pair_key(std::int32_t from, std::int32_t to) {
-  return static_cast<std::uint64_t>(static_cast<std::uint32_t>(from)) << 32 | static_cast<std::uint32_t>(to);
-}
-
 struct Route {
   topo::Path hops;                 // link ids of the full topology
   std::vector<topo::NodeId> from;  // node each hop leaves
@@ -571,7 +566,7 @@ void PacketBackend::Impl::rebuild_router() {
 std::uint32_t PacketBackend::Impl::add_route(std::int32_t src, std::int32_t dst) {
   Route r;
   try {
-    r.hops = router_->rank_path(src, dst, pair_key(src, dst), config_.seed);
+    r.hops = router_->rank_path(src, dst, topo::rank_pair_flow(src, dst), config_.seed);
   } catch (const std::exception& e) {
     throw SimulationFailed("no path from rank " + std::to_string(src) + " to rank " + std::to_string(dst) +
                            " over the links still up: " + e.what());

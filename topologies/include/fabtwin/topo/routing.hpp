@@ -17,6 +17,11 @@ struct Hop {
 };
 using Path = std::vector<Hop>;
 
+// The flow a pair of ranks' queue pair hashes as, so that every backend puts it on the same ECMP path.
+inline std::uint64_t rank_pair_flow(std::int32_t from, std::int32_t to) {
+  return static_cast<std::uint64_t>(static_cast<std::uint32_t>(from)) << 32 | static_cast<std::uint32_t>(to);
+}
+
 class Router {
  public:
   explicit Router(const Topology& t);
