@@ -1,25 +1,13 @@
 // The command line as a user drives it: output they read, JSON they parse, exit codes CI checks.
-#include "cli.hpp"
-
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli_harness.hpp"
+
 namespace fabtwin::cli {
 namespace {
-
-struct Outcome {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-Outcome fabtwin(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  const int code = run(args, out, err);
-  return {code, out.str(), err.str()};
-}
 
 TEST(Cli, VersionNamesTheRevision) {
   const auto r = fabtwin({"--version"});

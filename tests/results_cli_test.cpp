@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "cli.hpp"
+#include "cli_harness.hpp"
 #include "gtest/gtest.h"
 
 namespace fabtwin::cli {
@@ -16,18 +16,6 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string kData = std::string(FABTWIN_SOURCE_DIR) + "/tests/data/";
-
-struct Outcome {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-Outcome fabtwin(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  const int code = run(args, out, err);
-  return {code, out.str(), err.str()};
-}
 
 class ResultsCli : public ::testing::Test {
  protected:

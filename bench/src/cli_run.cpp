@@ -24,6 +24,17 @@ namespace fabtwin::cli {
 
 namespace {
 
+// The shared results envelope around a verbs run, with the device it measured in the provenance.
+nlohmann::json verbs_document(const std::string& device, nlohmann::json run, nlohmann::json rows) {
+  nlohmann::json origin = provenance(nullptr);
+  origin["device"] = device;
+  return {{"schema", "fabtwin-results"},
+          {"schema_version", 1},
+          {"provenance", std::move(origin)},
+          {"run", std::move(run)},
+          {"rows", std::move(rows)}};
+}
+
 // Exit code of a run that could not finish: a peer died, a wait timed out, the fabric failed.
 constexpr int kExitRunFailed = 4;
 
@@ -190,23 +201,18 @@ void run_p2p(const RunArgs& args, fabric::Bootstrap& boot, const fabric::Transpo
   }
   if (leader && !args.json.empty()) {
     const auto& a = transport.address();
-    nlohmann::json origin = provenance(nullptr);
-    origin["device"] = a.device;
-    nlohmann::json doc = {{"schema", "fabtwin-results"},
-                          {"schema_version", 1},
-                          {"provenance", origin},
-                          {"run",
-                           {{"backend", "verbs"},
-                            {"collective", "p2p_write"},
-                            {"algorithm", "rdma_write"},
-                            {"ranks", 2},
-                            {"device", a.device},
-                            {"port", a.port},
-                            {"gid_index", a.gid_index},
-                            {"window", fabric::kP2pWindow},
-                            {"iterations", counts.timed},
-                            {"warmup", counts.warmup}}},
-                          {"rows", rows}};
+    const nlohmann::json doc = verbs_document(a.device,
+                                              {{"backend", "verbs"},
+                                               {"collective", "p2p_write"},
+                                               {"algorithm", "rdma_write"},
+                                               {"ranks", 2},
+                                               {"device", a.device},
+                                               {"port", a.port},
+                                               {"gid_index", a.gid_index},
+                                               {"window", fabric::kP2pWindow},
+                                               {"iterations", counts.timed},
+                                               {"warmup", counts.warmup}},
+                                              rows);
     write_json_output(args.json, doc, out);
   }
   boot.barrier("the final barrier");
@@ -334,30 +340,25 @@ void run_collective(const RunArgs& args, fabric::Bootstrap& boot, const fabric::
   }
   if (leader && !args.json.empty()) {
     const auto& a = transport.address();
-    nlohmann::json origin = provenance(nullptr);
-    origin["device"] = a.device;
-    nlohmann::json doc = {{"schema", "fabtwin-results"},
-                          {"schema_version", 1},
-                          {"provenance", origin},
-                          {"run",
-                           {{"backend", "verbs"},
-                            {"collective", coll::to_string(c)},
-                            {"algorithm", args.algo},
-                            {"ranks", world},
-                            {"dtype", coll::to_string(options.dtype)},
-                            {"op", coll::to_string(options.op)},
-                            {"seed", args.seed},
-                            {"device", a.device},
-                            {"port", a.port},
-                            {"gid_index", a.gid_index},
-                            {"iterations", counts.timed},
-                            {"warmup", counts.warmup},
-                            {"checked", counts.checked},
-                            {"mode", want_out && want_in ? "both"
-                                     : want_out          ? "out_of_place"
-                                                         : "in_place"},
-                            {"wrong", total_wrong}}},
-                          {"rows", rows}};
+    const nlohmann::json doc = verbs_document(a.device,
+                                              {{"backend", "verbs"},
+                                               {"collective", coll::to_string(c)},
+                                               {"algorithm", args.algo},
+                                               {"ranks", world},
+                                               {"dtype", coll::to_string(options.dtype)},
+                                               {"op", coll::to_string(options.op)},
+                                               {"seed", args.seed},
+                                               {"device", a.device},
+                                               {"port", a.port},
+                                               {"gid_index", a.gid_index},
+                                               {"iterations", counts.timed},
+                                               {"warmup", counts.warmup},
+                                               {"checked", counts.checked},
+                                               {"mode", want_out && want_in ? "both"
+                                                        : want_out          ? "out_of_place"
+                                                                            : "in_place"},
+                                               {"wrong", total_wrong}},
+                                              rows);
     write_json_output(args.json, doc, out);
   }
   boot.barrier("the final barrier");

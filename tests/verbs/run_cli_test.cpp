@@ -4,23 +4,11 @@
 
 #include <sstream>
 
-#include "cli.hpp"
+#include "cli_harness.hpp"
 #include "fabtwin/fabric/verbs.hpp"
 
 namespace fabtwin::cli {
 namespace {
-
-struct Outcome {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-Outcome fabtwin(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  const int code = run(args, out, err);
-  return {code, out.str(), err.str()};
-}
 
 bool has_rdma_device() {
   int n = 0;
