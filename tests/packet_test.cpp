@@ -1,17 +1,17 @@
 // The packet model against numbers derived by hand, and against the analytic model where both should
 // agree.
-#include "fabtwin/fabric/packet.hpp"
+#include "fabtwin/packet/packet.hpp"
 
 #include <gtest/gtest.h>
 #include <ns3/type-id.h>
 
+#include "fabtwin/analytic/analytic.hpp"
 #include "fabtwin/coll/algorithms.hpp"
-#include "fabtwin/coll/cost_model.hpp"
 #include "fabtwin/coll/metrics.hpp"
 #include "fabtwin/topo/generators.hpp"
 #include "fabtwin/topo/wire.hpp"
 
-namespace fabtwin::fabric {
+namespace fabtwin::packet {
 namespace {
 
 using coll::Collective;
@@ -56,7 +56,7 @@ const coll::TraceRecord& record(const coll::RunResult& run, std::int32_t rank, c
 
 PacketConfig quiet() {
   PacketConfig c;
-  c.copy_rate = BitsPerSecond(1e18);
+  c.endpoint.copy_rate = BitsPerSecond(1e18);
   return c;
 }
 
@@ -207,7 +207,7 @@ TEST(Packet, RingAllReduceOnANonBlockingFatTreeMatchesTheAnalyticModel) {
   const auto t = topo::topology_from_spec("fat-tree:tiers=2,hosts=16,hosts_per_leaf=4,speed=400Gbps");
   const auto plan = ring_plan(t, 16ull << 20);
   const topo::Router router(t);
-  const double analytic = coll::predict(plan, router, {}).time.count();
+  const double analytic = analytic::predict(plan, router, {}).time.count();
   const auto r = simulate(plan, t, {});
   EXPECT_NEAR(r.time.count() / analytic, 1.0, 0.05)
       << "packet " << r.time.count() << " analytic " << analytic;
@@ -368,7 +368,7 @@ TEST(Packet, ReductionsCostTimeAtTheReceivingRank) {
   const auto plan = ring_plan(t, 4ull << 20);
   PacketConfig c;
   const auto fast = simulate(plan, t, c);
-  c.reduce_rate = BitsPerSecond(8e9);  // 1 GB/s: 7 reductions of 512 KiB in a row add about 3.7 ms
+  c.endpoint.reduce_rate = BitsPerSecond(8e9);  // 1 GB/s: 7 reductions of 512 KiB in a row add about 3.7 ms
   const auto slow = simulate(plan, t, c);
   EXPECT_NEAR(slow.time.count() - fast.time.count(), 7 * 524288 / 1e9, 0.4e-3);
 }
@@ -382,4 +382,4 @@ TEST(Packet, PlansTheTopologyCannotHoldAreRejected) {
 }
 
 }  // namespace
-}  // namespace fabtwin::fabric
+}  // namespace fabtwin::packet

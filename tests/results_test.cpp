@@ -498,7 +498,7 @@ TEST(Calibration, AppliesToCostParamsAndNicLinks) {
   c.per_message = Seconds(1e-6);
   c.bandwidth = BitsPerSecond(92e9);
   c.pingpong_bandwidth = BitsPerSecond(90e9);
-  coll::CostParams params;
+  backend::EndpointCosts params;
   apply_calibration(c, params);
   EXPECT_DOUBLE_EQ(params.per_message.count(), 1e-6);
   topo::Topology t = topo::topology_from_spec("rail:hosts=2,gpus=2,hosts_per_leaf=2");

@@ -1,4 +1,6 @@
 // The out-of-band exchange on loopback: ranks as threads, each with its own Bootstrap.
+#include "fabtwin/verbs/bootstrap.hpp"
+
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -8,9 +10,7 @@
 #include <future>
 #include <thread>
 
-#include "fabtwin/fabric/verbs_bootstrap.hpp"
-
-namespace fabtwin::fabric {
+namespace fabtwin::verbs {
 namespace {
 
 // A port nobody listens on right now (the kernel's choice for an ephemeral bind).
@@ -136,4 +136,4 @@ TEST(Bootstrap, TimeoutsNameWhatWasAwaited) {
 }
 
 }  // namespace
-}  // namespace fabtwin::fabric
+}  // namespace fabtwin::verbs

@@ -3,9 +3,9 @@
 
 #include <map>
 
-#include "fabtwin/fabric/verbs_bootstrap.hpp"
+#include "fabtwin/verbs/bootstrap.hpp"
 
-namespace fabtwin::fabric {
+namespace fabtwin::verbs {
 namespace {
 
 EnvLookup env_of(std::map<std::string, std::string> vars) {
@@ -90,4 +90,4 @@ TEST(Launch, HostPortForms) {
 }
 
 }  // namespace
-}  // namespace fabtwin::fabric
+}  // namespace fabtwin::verbs

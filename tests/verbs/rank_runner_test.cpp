@@ -13,10 +13,10 @@
 
 #include "fabtwin/coll/algorithms.hpp"
 #include "fabtwin/coll/datatype.hpp"
-#include "fabtwin/fabric/verbs_bench.hpp"
-#include "fabtwin/fabric/verbs_transport.hpp"
+#include "fabtwin/verbs/bench.hpp"
+#include "fabtwin/verbs/transport.hpp"
 
-namespace fabtwin::fabric {
+namespace fabtwin::verbs {
 namespace {
 
 using coll::StepKind;
@@ -210,9 +210,9 @@ TEST(Layout, RegionsDoNotOverlapAndInPlaceSharesInputWithOutput) {
 }
 
 }  // namespace
-}  // namespace fabtwin::fabric
+}  // namespace fabtwin::verbs
 
-namespace fabtwin::fabric {
+namespace fabtwin::verbs {
 namespace {
 
 coll::Step step(coll::StepKind kind, coll::Region src, coll::Region dst, std::vector<coll::StepIndex> deps) {
@@ -271,4 +271,4 @@ TEST(EarlyGrants, InPlaceAliasingCounts) {
 }
 
 }  // namespace
-}  // namespace fabtwin::fabric
+}  // namespace fabtwin::verbs

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "cli_harness.hpp"
-#include "fabtwin/fabric/verbs.hpp"
+#include "fabtwin/verbs/device.hpp"
 
 namespace fabtwin::cli {
 namespace {
@@ -49,8 +49,8 @@ TEST(RunCli, WithoutADeviceSaysHowToGetSoftRoce) {
 
 TEST(RunCli, NoDeviceIsADeviceErrorNotACrash) {
   if (has_rdma_device()) GTEST_SKIP() << "this machine has an RDMA device";
-  EXPECT_THROW(fabric::open_device(""), fabric::DeviceError);
-  EXPECT_THROW(fabric::open_device("mlx5_0"), fabric::DeviceError);
+  EXPECT_THROW(verbs::open_device(""), verbs::DeviceError);
+  EXPECT_THROW(verbs::open_device("mlx5_0"), verbs::DeviceError);
 }
 
 TEST(RunCli, ARootThatNeverAppearsIsARunFailureWithExitCode4) {

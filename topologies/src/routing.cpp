@@ -5,23 +5,16 @@
 #include <stdexcept>
 #include <string>
 
+#include "fabtwin/hash.hpp"
+
 namespace fabtwin::topo {
 
 namespace {
 
 constexpr std::uint32_t kUnreachable = std::numeric_limits<std::uint32_t>::max();
 
-// splitmix64's finaliser: every input bit flips about half the output bits, so consecutive flow ids
-// spread evenly over any number of next hops, and the result is identical on every platform.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 std::uint64_t ecmp_hash(std::uint64_t flow, std::uint64_t seed, NodeId node) {
-  return mix(mix(mix(seed) ^ flow) ^ node);
+  return splitmix64(splitmix64(splitmix64(seed) ^ flow) ^ node);
 }
 
 }  // namespace

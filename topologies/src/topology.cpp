@@ -223,4 +223,14 @@ std::optional<LinkLayer> link_layer_from_string(const std::string& s) {
   return std::nullopt;
 }
 
+std::string link_direction_name(const Topology& t, LinkId link, bool forward) {
+  const Link& l = t.links.at(link);
+  return t.nodes.at(forward ? l.a : l.b).name + " -> " + t.nodes.at(forward ? l.b : l.a).name;
+}
+
+std::string link_label(const Topology& t, LinkId link) {
+  const Link& l = t.links.at(link);
+  return t.nodes.at(l.a).name + "/" + t.nodes.at(l.b).name;
+}
+
 }  // namespace fabtwin::topo

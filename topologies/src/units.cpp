@@ -181,6 +181,18 @@ std::string format_rate(BitsPerSecond r) {
   return number_text(v) + "bps";
 }
 
+std::string format_byte_rate(BitsPerSecond r) {
+  static constexpr struct {
+    double scale;
+    const char* unit;
+  } kUnits[] = {{1e12, "TB/s"}, {1e9, "GB/s"}, {1e6, "MB/s"}, {1e3, "KB/s"}};
+  const double v = r.count() / 8.0;
+  for (const auto& u : kUnits) {
+    if (std::fabs(v) >= u.scale) return number_text(v / u.scale) + u.unit;
+  }
+  return number_text(v) + "B/s";
+}
+
 std::string format_duration(Seconds s) {
   static constexpr struct {
     double scale;

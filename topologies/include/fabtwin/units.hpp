@@ -75,6 +75,8 @@ Seconds parse_duration(std::string_view text);
 // Short human forms: "64MiB", "400Gbps", "1.5us".
 std::string format_bytes(Bytes b);
 std::string format_rate(BitsPerSecond r);
+// In bytes per second with a decimal prefix ("500GB/s"), as memory and reduction throughput are quoted.
+std::string format_byte_rate(BitsPerSecond r);
 std::string format_duration(Seconds s);
 
 }  // namespace fabtwin

@@ -61,6 +61,11 @@ struct Topology {
   std::int32_t local_index_of_rank(std::int32_t rank) const { return nodes.at(ranks.at(rank).gpu).local; }
 };
 
+// "a -> b" for one direction of a link (forward: from its end a), as reports name link directions.
+std::string link_direction_name(const Topology& t, LinkId link, bool forward);
+// "a/b" for a link, as --fail and --degrade name it.
+std::string link_label(const Topology& t, LinkId link);
+
 // Adjacency built once per topology: for each node, (neighbour, link) pairs.
 struct Adjacency {
   struct Edge {

@@ -1,0 +1,469 @@
+// `fabtwin run`: the plans `sim` predicts, executed over RDMA verbs between real processes, one per
+// rank, and reported as nccl-tests reports (or, with --p2p, as perftest's ib_write_bw / ib_write_lat).
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <ostream>
+#include <sstream>
+
+#include "cli.hpp"
+#include "fabtwin/coll/algorithms.hpp"
+#include "fabtwin/coll/metrics.hpp"
+#include "fabtwin/verbs/bench.hpp"
+#include "fabtwin/verbs/bootstrap.hpp"
+#include "fabtwin/verbs/transport.hpp"
+#include "options.hpp"
+
+namespace fabtwin::cli {
+
+namespace {
+
+// The shared results envelope around a verbs run, with the device it measured in the provenance.
+nlohmann::json verbs_document(const std::string& device, nlohmann::json run, nlohmann::json rows) {
+  nlohmann::json origin = provenance(nullptr);
+  origin["device"] = device;
+  return {{"schema", "fabtwin-results"},
+          {"schema_version", 1},
+          {"provenance", std::move(origin)},
+          {"run", std::move(run)},
+          {"rows", std::move(rows)}};
+}
+
+// Exit code of a run that could not finish: a peer died, a wait timed out, the fabric failed.
+constexpr int kExitRunFailed = 4;
+
+struct RunArgs {
+  std::string algo = "ring";
+  std::string minbytes = "8";
+  std::string maxbytes = "32MiB";
+  std::uint64_t factor = 2;
+  int iters = 20;
+  int warmup = 5;
+  int check = 1;
+  bool in_place_only = false;
+  bool out_of_place_only = false;
+  bool p2p = false;
+  std::string device;
+  int port = 1;
+  int gid_index = -1;
+  std::int32_t rank = -1;
+  std::int32_t world = -1;
+  std::string root;
+  std::string timeout = "30s";
+  std::int32_t ranks_per_host = 0;
+  std::uint64_t seed = 0;
+  std::string json;
+  CollectiveOptions coll;
+};
+
+struct ModeResult {
+  Seconds time;  // mean over ranks of each rank's mean iteration time, as nccl-tests averages
+  std::uint64_t wrong = 0;
+  std::string first_wrong;
+};
+
+// Every rank contributes its time and error count; every rank gets the job's figures.
+ModeResult combine(verbs::Bootstrap& boot, const verbs::CollectiveMeasurement& m, const std::string& what) {
+  std::ostringstream mine;
+  mine.precision(17);
+  mine << m.mean_time.count() << " " << m.wrong << "\n" << m.first_wrong;
+  ModeResult r;
+  double total = 0.0;
+  for (const std::string& blob : boot.allgather(mine.str(), "the result exchange after " + what)) {
+    std::istringstream in(blob);
+    double t = 0.0;
+    std::uint64_t w = 0;
+    in >> t >> w;
+    in.ignore(1);
+    std::string first;
+    std::getline(in, first);
+    total += t;
+    if (w > 0 && r.wrong == 0) r.first_wrong = first;
+    r.wrong += w;
+  }
+  r.time = Seconds(total / boot.world());
+  return r;
+}
+
+coll::Group group_from_hosts(verbs::Bootstrap& boot, std::int32_t ranks_per_host) {
+  if (ranks_per_host > 0) {
+    if (boot.world() % ranks_per_host != 0) {
+      throw std::invalid_argument("--ranks-per-host " + std::to_string(ranks_per_host) +
+                                  " does not divide the " + std::to_string(boot.world()) + " ranks");
+    }
+    return coll::Group::uniform(boot.world(), ranks_per_host);
+  }
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  const auto hosts = boot.allgather(host, "the host-name exchange");
+  coll::Group g;
+  g.ranks = boot.world();
+  std::map<std::string, std::int32_t> index;
+  for (const std::string& h : hosts) {
+    const auto it = index.emplace(h, static_cast<std::int32_t>(index.size())).first;
+    g.host_of_rank.push_back(it->second);
+  }
+  return g;
+}
+
+// nccl-tests' per-rank lines: where each rank runs and on which device and address, so a slow or
+// misplaced rank can be found from the output alone. Collective: every rank must call it.
+std::vector<std::string> rank_lines(verbs::Transport& transport, std::size_t qps) {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  const auto& a = transport.address();
+  std::ostringstream line;
+  line << "#  rank " << transport.rank() << " pid " << getpid() << " on " << host << " device " << a.device
+       << " port " << int(a.port) << " GID " << a.gid_index << " (" << a.gid_type << " "
+       << verbs::format_gid(a.gid) << ")";
+  if (!a.ethernet) line << " LID " << a.lid;
+  line << ", " << qps << " RC QPs, " << format_bytes(Bytes(transport.buffer_bytes())) << " registered";
+  return transport.bootstrap().allgather(line.str(), "the exchange of rank descriptions");
+}
+
+void print_run_header(std::ostream& out) {
+  char line[320];
+  std::snprintf(line, sizeof line, "#%63s%-36s%s\n", "", "out-of-place", "in-place");
+  out << line;
+  std::snprintf(line, sizeof line, "#%11s %13s %9s %7s %5s %10s %7s %7s %6s %10s %7s %7s %6s\n", "size",
+                "count", "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time", "algbw",
+                "busbw", "#wrong");
+  out << line;
+  std::snprintf(line, sizeof line, "#%11s %13s %9s %7s %5s %10s %7s %7s %6s %10s %7s %7s %6s\n", "(B)",
+                "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)", "(GB/s)", "");
+  out << line;
+}
+
+std::string mode_columns(const std::optional<ModeResult>& r, const coll::Bandwidth& bw) {
+  char buf[96];
+  if (!r) {
+    std::snprintf(buf, sizeof buf, " %10s %7s %7s %6s", "N/A", "N/A", "N/A", "N/A");
+  } else {
+    std::snprintf(buf, sizeof buf, " %10.2f %7.3f %7.3f %6llu", r->time.micros(), bw.algbw_gbps,
+                  bw.busbw_gbps, static_cast<unsigned long long>(r->wrong));
+  }
+  return buf;
+}
+
+void run_p2p(const RunArgs& args, verbs::Bootstrap& boot, const verbs::TransportOptions& topt,
+             const std::vector<std::uint64_t>& sizes, const verbs::IterationCounts& counts,
+             std::ostream& out, int& exit_code) {
+  if (boot.world() != 2) {
+    throw std::invalid_argument(
+        "--p2p measures between two ranks, like ib_write_bw: run it with --world 2, not " +
+        std::to_string(boot.world()));
+  }
+  const std::uint64_t largest = *std::max_element(sizes.begin(), sizes.end());
+  verbs::Transport transport(boot, topt, 2 * largest, {1 - boot.rank()});
+  const bool leader = boot.rank() == 0;
+  const bool table = leader && args.json != "-";
+  const auto ranks = rank_lines(transport, 1);
+  if (table) {
+    out << "# fabtwin run --p2p: RDMA write between 2 ranks, window " << verbs::kP2pWindow << " writes\n";
+    for (const std::string& l : ranks) out << l << "\n";
+    out << "#\n";
+    char line[200];
+    std::snprintf(line, sizeof line, "#%11s %10s %12s %12s %12s %10s\n", "size", "iterations", "bw",
+                  "time/msg", "latency", "data");
+    out << line;
+    std::snprintf(line, sizeof line, "#%11s %10s %12s %12s %12s %10s\n", "(B)", "", "(GB/s)", "(us)", "(us)",
+                  "");
+    out << line;
+  }
+  nlohmann::json rows = nlohmann::json::array();
+  bool all_ok = true;
+  for (std::uint64_t size : sizes) {
+    const auto m = verbs::measure_p2p(transport, size, counts);
+    const auto both = boot.allgather(m.data_ok ? "1" : "0", "the p2p result exchange");
+    const bool ok = both[0] == "1" && both[1] == "1";
+    all_ok = all_ok && ok;
+    const double t = m.time_per_message.count();
+    const double bw = t > 0 ? static_cast<double>(size) / t / 1e9 : 0.0;
+    if (table) {
+      char line[200];
+      std::snprintf(line, sizeof line, "%12llu %10d %12.4f %12.2f %12.2f %10s\n",
+                    static_cast<unsigned long long>(size), counts.timed, bw, m.time_per_message.micros(),
+                    m.latency.micros(), ok ? "ok" : "WRONG");
+      out << line;
+    }
+    rows.push_back({{"size_bytes", size},
+                    {"iterations", counts.timed},
+                    {"time_s", t},
+                    {"bw_gbps", bw},
+                    {"latency_s", m.latency.count()},
+                    {"backend", "verbs"}});
+  }
+  if (leader && !args.json.empty()) {
+    const auto& a = transport.address();
+    const nlohmann::json doc = verbs_document(a.device,
+                                              {{"backend", "verbs"},
+                                               {"collective", "p2p_write"},
+                                               {"algorithm", "rdma_write"},
+                                               {"ranks", 2},
+                                               {"device", a.device},
+                                               {"port", a.port},
+                                               {"gid_index", a.gid_index},
+                                               {"window", verbs::kP2pWindow},
+                                               {"iterations", counts.timed},
+                                               {"warmup", counts.warmup}},
+                                              rows);
+    write_json_output(args.json, doc, out);
+  }
+  boot.barrier("the final barrier");
+  exit_code = all_ok ? 0 : 1;
+}
+
+void run_collective(const RunArgs& args, verbs::Bootstrap& boot, const verbs::TransportOptions& topt,
+                    const std::vector<std::uint64_t>& sizes, const verbs::IterationCounts& counts,
+                    const coll::Collective c, const coll::AlgoOptions& options, std::ostream& out,
+                    int& exit_code) {
+  const std::int32_t rank = boot.rank();
+  const std::int32_t world = boot.world();
+  const coll::Group group = group_from_hosts(boot, args.ranks_per_host);
+  const bool want_out = !args.in_place_only || args.out_of_place_only;
+  const bool want_in = (!args.out_of_place_only || args.in_place_only) && c != coll::Collective::all_to_all;
+  if (args.in_place_only && !args.out_of_place_only && c == coll::Collective::all_to_all) {
+    throw std::invalid_argument("--inplace: all_to_all cannot run in place (use --outplace)");
+  }
+
+  // Every plan up front, on every rank alike: the QPs and the registered buffer serve them all.
+  std::vector<coll::Plan> plans;
+  std::uint64_t buffer = 0;
+  std::vector<std::int32_t> peers;
+  for (std::uint64_t size : sizes) {
+    plans.push_back(coll::make_plan(c, args.algo, group, size, options));
+    coll::validate(plans.back());
+    for (bool in_place : {false, true}) {
+      buffer = std::max(buffer, verbs::layout_for(plans.back(), rank, in_place).bytes);
+    }
+    for (std::int32_t p : verbs::peers_of(plans.back(), rank)) {
+      if (std::find(peers.begin(), peers.end(), p) == peers.end()) peers.push_back(p);
+    }
+  }
+  verbs::Transport transport(boot, topt, buffer, peers);
+
+  const bool leader = rank == 0;
+  const bool table = leader && args.json != "-";
+  const auto ranks = rank_lines(transport, peers.size());
+  if (table) {
+    out << "# fabtwin run: backend verbs, " << world << " ranks, " << coll::to_string(c) << " algorithm "
+        << args.algo << ", " << counts.warmup << " warm-up, " << counts.timed << " timed and "
+        << counts.checked << " checked iterations per size\n";
+    for (const std::string& l : ranks) out << l << "\n";
+    out << "#\n";
+    print_run_header(out);
+    out << std::flush;
+  }
+  nlohmann::json rows = nlohmann::json::array();
+  std::uint64_t total_wrong = 0;
+  double busbw_sum = 0.0;
+  int busbw_rows = 0;
+  std::string first_wrong;
+  for (const coll::Plan& plan : plans) {
+    std::optional<ModeResult> results[2];
+    for (bool in_place : {false, true}) {
+      if (in_place ? !want_in : !want_out) continue;
+      const std::string what =
+          std::to_string(plan.size_bytes) + " B " + (in_place ? "in place" : "out of place");
+      const auto m = verbs::measure_collective(transport, plan, in_place, counts, args.seed);
+      results[in_place ? 1 : 0] = combine(boot, m, what);
+    }
+    std::uint64_t count = plan.count;
+    if (c == coll::Collective::reduce_scatter || c == coll::Collective::all_gather ||
+        c == coll::Collective::all_to_all) {
+      count = plan.count / static_cast<std::uint64_t>(world);
+    }
+    const bool reduces = c == coll::Collective::all_reduce || c == coll::Collective::reduce_scatter ||
+                         c == coll::Collective::reduce;
+    const std::int32_t root_rank =
+        c == coll::Collective::broadcast || c == coll::Collective::reduce ? plan.root : -1;
+    std::string line;
+    for (int mode = 0; mode < 2; ++mode) {
+      const auto& r = results[mode];
+      const coll::Bandwidth bw =
+          r ? coll::bandwidth(c, world, Bytes(plan.size_bytes), r->time) : coll::Bandwidth{};
+      line += mode_columns(r, bw);
+      if (!r) continue;
+      total_wrong += r->wrong;
+      if (r->wrong > 0 && first_wrong.empty()) first_wrong = r->first_wrong;
+      busbw_sum += bw.busbw_gbps;
+      ++busbw_rows;
+    }
+    // One row per size, as the results schema has it: the out-of-place measurement in the row, the
+    // in-place one under "in_place". A 0-byte call has no bandwidth; it stays in the table only.
+    const int primary = results[0] ? 0 : 1;
+    if (plan.size_bytes > 0 && results[primary]) {
+      auto measured = [&](int mode) {
+        const auto& r = *results[mode];
+        const coll::Bandwidth bw = coll::bandwidth(c, world, Bytes(plan.size_bytes), r.time);
+        return nlohmann::json{{"time_s", r.time.count()},
+                              {"algbw_gbps", bw.algbw_gbps},
+                              {"busbw_gbps", bw.busbw_gbps},
+                              {"correctness", counts.checked == 0 ? "not_checked"
+                                              : r.wrong == 0      ? "pass"
+                                                                  : "fail"},
+                              {"wrong", r.wrong}};
+      };
+      nlohmann::json row = measured(primary);
+      row["size_bytes"] = plan.size_bytes;
+      row["count"] = count;
+      row["dtype"] = coll::to_string(plan.dtype);
+      row["op"] = reduces ? coll::to_string(plan.op) : "none";
+      row["root"] = root_rank;
+      row["algorithm"] = plan.algorithm;
+      row["time_us"] = results[primary]->time.micros();
+      row["backend"] = "verbs";
+      if (primary == 0 && results[1]) row["in_place"] = measured(1);
+      rows.push_back(std::move(row));
+    }
+    if (table) {
+      char head[128];
+      std::snprintf(head, sizeof head, "%12llu %13llu %9s %7s %5d",
+                    static_cast<unsigned long long>(plan.size_bytes), static_cast<unsigned long long>(count),
+                    coll::to_string(plan.dtype), reduces ? coll::to_string(plan.op) : "none", root_rank);
+      out << head << line << "\n" << std::flush;
+    }
+  }
+  if (table) {
+    out << "# Out of bounds values : " << total_wrong << (total_wrong == 0 ? " OK" : " FAILED") << "\n";
+    char avg[96];
+    std::snprintf(avg, sizeof avg, "# Avg bus bandwidth    : %g GB/s\n",
+                  busbw_rows > 0 ? busbw_sum / busbw_rows : 0.0);
+    out << avg;
+    if (!first_wrong.empty()) out << "# first wrong element: " << first_wrong << "\n";
+  }
+  if (leader && !args.json.empty()) {
+    const auto& a = transport.address();
+    const nlohmann::json doc = verbs_document(a.device,
+                                              {{"backend", "verbs"},
+                                               {"collective", coll::to_string(c)},
+                                               {"algorithm", args.algo},
+                                               {"ranks", world},
+                                               {"dtype", coll::to_string(options.dtype)},
+                                               {"op", coll::to_string(options.op)},
+                                               {"seed", args.seed},
+                                               {"device", a.device},
+                                               {"port", a.port},
+                                               {"gid_index", a.gid_index},
+                                               {"iterations", counts.timed},
+                                               {"warmup", counts.warmup},
+                                               {"checked", counts.checked},
+                                               {"mode", want_out && want_in ? "both"
+                                                        : want_out          ? "out_of_place"
+                                                                            : "in_place"},
+                                               {"wrong", total_wrong}},
+                                              rows);
+    write_json_output(args.json, doc, out);
+  }
+  boot.barrier("the final barrier");
+  exit_code = total_wrong == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, std::ostream& out, std::ostream& err, int& exit_code) {
+  auto args = std::make_shared<RunArgs>();
+  auto* cmd =
+      app.add_subcommand("run", "run a collective over RDMA verbs, one process per rank (like nccl-tests)");
+  cmd->add_option("-a,--algo", args->algo, "algorithm (see `fabtwin sim --list`)")->capture_default_str();
+  cmd->add_option("-b,--minbytes", args->minbytes, "smallest size")->capture_default_str();
+  cmd->add_option("-e,--maxbytes", args->maxbytes, "largest size")->capture_default_str();
+  cmd->add_option("-f,--stepfactor", args->factor, "size multiplier between rows")->capture_default_str();
+  cmd->add_option("-n,--iters", args->iters, "timed iterations per size")
+      ->check(CLI::Range(0, 1 << 24))
+      ->capture_default_str();
+  cmd->add_option("-w,--warmup_iters", args->warmup, "untimed iterations before timing")
+      ->check(CLI::Range(0, 1 << 24))
+      ->capture_default_str();
+  cmd->add_option("-c,--check", args->check,
+                  "checked iterations per size (fresh input, every element compared)")
+      ->check(CLI::Range(0, 1 << 16))
+      ->capture_default_str();
+  cmd->add_option("--collective", args->coll.collective,
+                  "all_reduce, reduce_scatter, all_gather, broadcast, reduce or all_to_all")
+      ->capture_default_str();
+  cmd->add_option("-d,--dtype", args->coll.dtype, "float, double, half, bfloat16, int32, int64")
+      ->capture_default_str();
+  cmd->add_option("-o,--op", args->coll.op, "sum, prod, min, max")->capture_default_str();
+  cmd->add_option("-r,--root-rank", args->coll.root, "root rank of broadcast and reduce")
+      ->capture_default_str();
+  cmd->add_option("--chunks", args->coll.chunks, "pipelining depth per segment (0: from the size)")
+      ->check(CLI::Range(0, 1 << 16))
+      ->capture_default_str();
+  cmd->add_flag("--inplace", args->in_place_only, "only in place (default: both)");
+  cmd->add_flag("--outplace", args->out_of_place_only, "only out of place (default: both)");
+  cmd->add_flag("--p2p", args->p2p,
+                "point-to-point RDMA write bandwidth and latency (2 ranks), like ib_write_bw");
+  cmd->add_option("--device", args->device, "RDMA device (default: the first, see `ibv_devices`)");
+  cmd->add_option("--port", args->port, "device port")->check(CLI::Range(1, 255))->capture_default_str();
+  cmd->add_option("--gid-index", args->gid_index,
+                  "GID table index (default: a RoCE v2 GID; InfiniBand uses the LID)")
+      ->check(CLI::Range(0, 1 << 16));
+  cmd->add_option("--rank", args->rank,
+                  "this process's rank (default: OMPI_COMM_WORLD_RANK, PMI_RANK, SLURM_PROCID)")
+      ->check(CLI::Range(0, 1 << 24));
+  cmd->add_option("--world", args->world,
+                  "number of ranks (default: OMPI_COMM_WORLD_SIZE, PMI_SIZE, SLURM_NTASKS)")
+      ->check(CLI::Range(1, 1 << 24));
+  cmd->add_option("--root", args->root,
+                  "HOST:PORT where rank 0 listens for the others (default: FABTWIN_ROOT)");
+  cmd->add_option("--timeout", args->timeout, "longest wait for a peer or a completion")
+      ->capture_default_str();
+  cmd->add_option("--ranks-per-host", args->ranks_per_host,
+                  "group ranks into hosts of this size for hierarchical (default: by host name)")
+      ->check(CLI::Range(1, 1 << 24));
+  cmd->add_option("--seed", args->seed, "seed of the checked input data")->capture_default_str();
+  cmd->add_option("--json", args->json, "write the rows as JSON to FILE (- for standard output)");
+
+  cmd->callback([args, &out, &err, &exit_code] {
+    const Seconds timeout = parse_duration_option("--timeout", args->timeout);
+    if (timeout.count() <= 0) throw std::invalid_argument("--timeout must be positive");
+    const Bytes minbytes = parse_bytes_option("-b", args->minbytes);
+    const Bytes maxbytes = parse_bytes_option("-e", args->maxbytes);
+    // A factor never leaves 0 B, so -b 0 measures 0 B and then sweeps on from 1 B: the empty call
+    // (pure per-call overhead) and the sizes in one run.
+    auto sizes =
+        size_sweep(minbytes.count() == 0 ? Bytes(std::min<std::uint64_t>(1, maxbytes.count())) : minbytes,
+                   maxbytes, args->factor);
+    if (minbytes.count() == 0 && maxbytes.count() > 0) sizes.insert(sizes.begin(), 0);
+    const coll::Collective c = parse_collective(args->coll.collective);
+    const coll::AlgoOptions options = to_algo_options(args->coll);
+    if (args->p2p && (args->in_place_only || args->out_of_place_only)) {
+      throw std::invalid_argument("--inplace/--outplace apply to collectives, not to --p2p");
+    }
+    const verbs::LaunchInfo launch =
+        verbs::detect_launch(args->rank, args->world, args->root, verbs::process_environment());
+    verbs::TransportOptions topt;
+    topt.device = args->device;
+    topt.port = static_cast<std::uint8_t>(args->port);
+    topt.gid_index = args->gid_index;
+    topt.timeout = timeout;
+    const verbs::IterationCounts counts{args->warmup, args->iters, args->check};
+
+    std::unique_ptr<verbs::Bootstrap> boot;
+    try {
+      boot = std::make_unique<verbs::Bootstrap>(launch, timeout);
+      if (args->p2p) {
+        run_p2p(*args, *boot, topt, sizes, counts, out, exit_code);
+      } else {
+        run_collective(*args, *boot, topt, sizes, counts, c, options, out, exit_code);
+      }
+    } catch (const verbs::RunError& e) {
+      if (boot) boot->abort(e.what());
+      err << "fabtwin run: error: " << e.what() << "\n";
+      exit_code = kExitRunFailed;
+    } catch (const std::exception& e) {
+      // Bad input found late (a device, an algorithm for this rank count) stops every rank, not one.
+      if (boot) boot->abort("rank " + std::to_string(launch.rank) + ": " + e.what());
+      throw;
+    }
+  });
+}
+
+}  // namespace fabtwin::cli

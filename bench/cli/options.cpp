@@ -1,0 +1,108 @@
+#include "options.hpp"
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+
+namespace fabtwin::cli {
+
+namespace {
+
+template <typename F>
+auto with_option_name(const std::string& option, F parse) {
+  try {
+    return parse();
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(option + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+Bytes parse_bytes_option(const std::string& option, const std::string& text) {
+  return with_option_name(option, [&] { return parse_bytes(text); });
+}
+
+BitsPerSecond parse_rate_option(const std::string& option, const std::string& text) {
+  return with_option_name(option, [&] { return parse_rate(text); });
+}
+
+Seconds parse_duration_option(const std::string& option, const std::string& text) {
+  return with_option_name(option, [&] { return parse_duration(text); });
+}
+
+std::vector<std::uint64_t> size_sweep(Bytes begin, Bytes end, std::uint64_t factor) {
+  if (end < begin) {
+    throw std::invalid_argument("-e/--maxbytes (" + format_bytes(end) + ") is smaller than -b/--minbytes (" +
+                                format_bytes(begin) + ")");
+  }
+  if (factor < 2)
+    throw std::invalid_argument("-f/--stepfactor must be at least 2, got " + std::to_string(factor));
+  std::vector<std::uint64_t> sizes;
+  std::uint64_t s = begin.count();
+  while (true) {
+    sizes.push_back(s);
+    if (s == 0 || s > end.count() / factor) break;
+    s *= factor;
+  }
+  return sizes;
+}
+
+void add_collective_options(CLI::App& cmd, CollectiveOptions& o) {
+  cmd.add_option("--collective", o.collective,
+                 "all_reduce, reduce_scatter, all_gather, broadcast, reduce or all_to_all")
+      ->capture_default_str();
+  cmd.add_option("-d,--dtype", o.dtype, "float, double, half, bfloat16, int32, int64")->capture_default_str();
+  cmd.add_option("-o,--op", o.op, "sum, prod, min, max")->capture_default_str();
+  cmd.add_option("-r,--root", o.root, "root rank of broadcast and reduce")->capture_default_str();
+  cmd.add_option("--chunks", o.chunks, "pipelining depth per segment (0: from the size)")
+      ->check(CLI::Range(0, 1 << 16))
+      ->capture_default_str();
+}
+
+coll::Collective parse_collective(const std::string& text) {
+  const auto c = coll::collective_from_string(text);
+  if (!c) {
+    throw std::invalid_argument(
+        "--collective: unknown collective \"" + text +
+        "\" (use all_reduce, reduce_scatter, all_gather, broadcast, reduce or all_to_all)");
+  }
+  return *c;
+}
+
+coll::AlgoOptions to_algo_options(const CollectiveOptions& o) {
+  coll::AlgoOptions a;
+  const auto dt = coll::data_type_from_string(o.dtype);
+  if (!dt) {
+    throw std::invalid_argument("--dtype: unknown type \"" + o.dtype +
+                                "\" (use float, double, half, bfloat16, int32 or int64)");
+  }
+  const auto op = coll::reduce_op_from_string(o.op);
+  if (!op)
+    throw std::invalid_argument("--op: unknown operation \"" + o.op + "\" (use sum, prod, min or max)");
+  a.dtype = *dt;
+  a.op = *op;
+  a.root = o.root;
+  a.chunks = o.chunks;
+  return a;
+}
+
+void write_json_output(const std::string& path, const nlohmann::json& j, std::ostream& out) {
+  if (path == "-") {
+    out << j.dump(2) << "\n";
+    return;
+  }
+  std::ofstream f(path);
+  if (!f)
+    throw std::invalid_argument("cannot write " + path + ": check that its folder exists and is writable");
+  f << j.dump(2) << "\n";
+  if (!f) throw std::invalid_argument("writing " + path + " failed (disk full?)");
+}
+
+
+}  // namespace fabtwin::cli

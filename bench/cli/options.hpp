@@ -1,0 +1,45 @@
+// Option values shared by the subcommands, parsed with messages that name the option.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "fabtwin/coll/algorithms.hpp"
+#include "fabtwin/experiment/report.hpp"
+#include "fabtwin/topo/topology.hpp"
+#include "fabtwin/units.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace fabtwin::cli {
+
+Bytes parse_bytes_option(const std::string& option, const std::string& text);
+BitsPerSecond parse_rate_option(const std::string& option, const std::string& text);
+Seconds parse_duration_option(const std::string& option, const std::string& text);
+
+// nccl-tests' sweep: begin, begin*factor, ... up to end inclusive.
+std::vector<std::uint64_t> size_sweep(Bytes begin, Bytes end, std::uint64_t factor);
+
+struct CollectiveOptions {
+  std::string collective = "all_reduce";
+  std::string dtype = "float";
+  std::string op = "sum";
+  std::int32_t root = 0;
+  std::int32_t chunks = 0;
+};
+
+void add_collective_options(CLI::App& cmd, CollectiveOptions& o);
+coll::Collective parse_collective(const std::string& text);
+coll::AlgoOptions to_algo_options(const CollectiveOptions& o);
+
+// Writes `j` to FILE, or to standard output for "-".
+void write_json_output(const std::string& path, const nlohmann::json& j, std::ostream& out);
+
+// Provenance every result carries: versions, revision, host and topology.
+using experiment::provenance;
+
+}  // namespace fabtwin::cli

@@ -1,0 +1,56 @@
+// How an algorithm name becomes the algorithm that runs at one size. A registered strategy (such as
+// "auto", the fastest by the analytic model) picks among the library's algorithms; a plain algorithm
+// name runs as itself. Past what a plan can hold, an algorithm with a round form is predicted by it.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fabtwin/analytic/analytic.hpp"
+#include "fabtwin/coll/algorithms.hpp"
+#include "fabtwin/coll/rounds.hpp"
+
+namespace fabtwin::experiment {
+
+// A plan over this many steps (a ring all-reduce over 2,048 ranks, about 2.5 GB) is answered by the
+// algorithm's round model where it has one.
+inline constexpr double kRoundModelSteps = 5.0 * 2048 * 2048;
+
+struct Candidate {
+  coll::Collective collective;
+  const coll::Group& group;
+  std::uint64_t size;
+  const coll::AlgoOptions& options;
+  const topo::Router& router;
+  const analytic::CostParams& costs;
+};
+
+// An algorithm evaluated at one size by the analytic model: a plan and its prediction, or the round
+// model's estimate where the plan is too large.
+struct Evaluation {
+  std::string algorithm;
+  Seconds time;
+  std::optional<coll::Plan> plan;
+  std::optional<analytic::Prediction> prediction;
+  std::optional<analytic::RoundEstimate> rounds;
+};
+
+// Builds, validates and predicts one algorithm (round model past kRoundModelSteps where it has one).
+Evaluation evaluate(const std::string& algorithm, const Candidate& c);
+
+using Strategy = std::function<Evaluation(const Candidate&)>;
+
+struct StrategyInfo {
+  std::string name;
+  std::string summary;
+  Strategy choose;
+};
+
+// Registered strategies; registering a name twice replaces it.
+void register_strategy(StrategyInfo info);
+const StrategyInfo* find_strategy(const std::string& name);
+const std::vector<StrategyInfo>& strategies();
+
+}  // namespace fabtwin::experiment

@@ -1,0 +1,124 @@
+#include "fabtwin/experiment/experiment.hpp"
+
+#include <stdexcept>
+
+#include "fabtwin/coll/metrics.hpp"
+#include "fabtwin/experiment/report.hpp"
+#include "fabtwin/experiment/strategy.hpp"
+
+namespace fabtwin::experiment {
+
+void check_algorithm(const Scenario& s) {
+  if (find_strategy(s.algorithm) != nullptr) return;
+  const auto known = coll::algorithms_for(s.collective);
+  for (const auto& a : known) {
+    if (a == s.algorithm) return;
+  }
+  std::string list;
+  for (const auto& a : known) list += (list.empty() ? "" : ", ") + a;
+  for (const auto& st : strategies()) list += ", " + st.name;
+  throw std::invalid_argument("--algo: unknown " + std::string(coll::to_string(s.collective)) +
+                              " algorithm \"" + s.algorithm + "\" (known: " + list + ")");
+}
+
+namespace {
+
+// nccl-tests' count column is the count each rank passes to NCCL: per rank for the collectives whose
+// size is the whole buffer across ranks.
+std::uint64_t count_per_call(coll::Collective c, std::uint64_t count, std::int32_t ranks) {
+  const bool split = c == coll::Collective::reduce_scatter || c == coll::Collective::all_gather ||
+                     c == coll::Collective::all_to_all;
+  return split ? count / static_cast<std::uint64_t>(ranks) : count;
+}
+
+results::Row make_row(const Scenario& s, std::int32_t ranks, std::uint64_t size_bytes, std::uint64_t count,
+                      std::int32_t root, const std::string& algorithm, Seconds time) {
+  results::Row row;
+  row.size_bytes = size_bytes;
+  row.count = count_per_call(s.collective, count, ranks);
+  row.dtype = coll::to_string(s.options.dtype);
+  const bool reduces = s.collective == coll::Collective::all_reduce ||
+                       s.collective == coll::Collective::reduce_scatter ||
+                       s.collective == coll::Collective::reduce;
+  row.op = reduces ? coll::to_string(s.options.op) : "none";
+  row.root = root;
+  row.algorithm = algorithm;
+  row.backend = to_string(s.backend);
+  const auto bw = coll::bandwidth(s.collective, ranks, Bytes(size_bytes), time);
+  row.timing.time = time;
+  row.timing.algbw_gbps = bw.algbw_gbps;
+  row.timing.busbw_gbps = bw.busbw_gbps;
+  return row;
+}
+
+SizeRun run_size(const Scenario& s, const Candidate& c, const packet::PacketConfig& config) {
+  const StrategyInfo* strategy = find_strategy(s.algorithm);
+  Evaluation e = strategy != nullptr ? strategy->choose(c) : evaluate(s.algorithm, c);
+  SizeRun sr;
+  Seconds time = e.time;
+  if (e.rounds) {
+    if (s.backend == BackendKind::packet) {
+      throw std::invalid_argument("--backend packet over " + std::to_string(c.group.ranks) + " ranks: the " +
+                                  e.algorithm +
+                                  " plan is too large to build and the packet model needs one " +
+                                  "(use --backend analytic or fewer --ranks)");
+    }
+    sr.model = e.algorithm + "-rounds";
+    const coll::RoundPlan rp = coll::make_round_plan(s.collective, e.algorithm, c.group, c.size, s.options);
+    sr.row = make_row(s, c.group.ranks, rp.size_bytes, rp.count, -1, e.algorithm, time);
+    return sr;
+  }
+  const coll::Plan& plan = *e.plan;
+  if (s.backend == BackendKind::packet) {
+    packet::PacketResult r = packet::simulate(plan, s.topology, config);
+    time = r.time;
+    sr.run = std::move(r.run);
+    sr.fabric = std::move(r.fabric);
+    sr.model = "packet";
+  } else {
+    sr.run = std::move(e.prediction->run);
+    sr.busiest = std::move(e.prediction->busiest);
+    sr.model = "plan";
+  }
+  sr.row = make_row(s, c.group.ranks, plan.size_bytes, plan.count, plan.root, plan.algorithm, time);
+  if (sr.fabric) sr.row.extra["fabric"] = fabric_json(*sr.fabric, s.topology);
+  return sr;
+}
+
+}  // namespace
+
+bool needs_round_model(const Scenario& s, std::uint64_t size) {
+  if (find_strategy(s.algorithm) != nullptr) return false;
+  const std::int32_t ranks = resolve_ranks(s.ranks, &s.topology, 0);
+  return coll::estimate_plan_steps(s.collective, s.algorithm, ranks, size, s.options) > kRoundModelSteps &&
+         coll::has_round_form(s.collective, s.algorithm);
+}
+
+Outcome run(const Scenario& s, const Hooks& hooks) {
+  check_algorithm(s);
+  if (s.sizes.empty()) throw std::invalid_argument("the scenario has no sizes");
+  const std::int32_t ranks = resolve_ranks(s.ranks, &s.topology, 0);
+  const coll::Group group = make_group(ranks, &s.topology, 0);
+  const topo::Router router(s.topology);
+  const analytic::CostParams costs{s.endpoint, s.seed};
+  packet::PacketConfig config = s.packet;
+  config.endpoint = s.endpoint;
+  config.seed = s.seed;
+
+  Outcome out;
+  out.results.origin = std::string("sim --backend ") + to_string(s.backend);
+  out.results.provenance = provenance(&s.topology);
+  out.results.run = run_header(s, ranks);
+  for (std::uint64_t size : s.sizes) {
+    if (size == 0) throw std::invalid_argument("size 0: a zero-byte collective has no bandwidth");
+    const Candidate c{s.collective, group, size, s.options, router, costs};
+    SizeRun sr = run_size(s, c, config);
+    if (out.results.rows.empty()) out.results.run.options["model"] = sr.model;
+    if (hooks.on_size) hooks.on_size(sr);
+    out.results.rows.push_back(sr.row);
+    out.last = std::move(sr);
+  }
+  return out;
+}
+
+}  // namespace fabtwin::experiment

@@ -1,0 +1,91 @@
+// What every algorithm builder shares: the context it builds in and the span helpers. Internal to
+// the algorithm library.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "../builder.hpp"
+#include "fabtwin/coll/algorithms.hpp"
+#include "fabtwin/coll/rounds.hpp"
+
+namespace fabtwin::coll::detail {
+
+struct Context {
+  PlanBuilder& b;
+  const Group& group;
+  const AlgoOptions& opt;
+  std::int32_t n;
+  std::uint64_t elem;
+};
+
+inline Region out_region(const Span& s) {
+  return {BufferKind::output, s.offset, s.bytes};
+}
+inline Region in_region(const Span& s) {
+  return {BufferKind::input, s.offset, s.bytes};
+}
+
+// Whole-buffer span covering [first.offset, last.end) of a run of consecutive spans.
+inline Span cover(const std::vector<Span>& segs, std::size_t lo, std::size_t hi) {
+  if (lo >= hi) return {segs.empty() ? 0 : segs[std::min(lo, segs.size() - 1)].offset, 0};
+  return {segs[lo].offset, segs[hi - 1].offset + segs[hi - 1].bytes - segs[lo].offset};
+}
+
+inline std::int32_t chunks_for(const Context& cx, std::uint64_t bytes) {
+  const std::uint64_t elements = std::max<std::uint64_t>(1, bytes / cx.elem);
+  std::uint64_t c = cx.opt.chunks > 0 ? static_cast<std::uint64_t>(cx.opt.chunks)
+                                      : (bytes + kDefaultChunkBytes - 1) / kDefaultChunkBytes;
+  c = std::clamp<std::uint64_t>(c, 1, cx.opt.chunks > 0 ? c : kMaxChunks);
+  return static_cast<std::int32_t>(std::min(c, elements));
+}
+
+inline std::vector<std::int32_t> all_ranks(std::int32_t n) {
+  std::vector<std::int32_t> v(n);
+  for (std::int32_t i = 0; i < n; ++i) v[i] = i;
+  return v;
+}
+
+// Every rank copies its input into its output so the algorithm can work in place there.
+inline std::vector<Deps> copy_input_to_output(Context& cx, std::uint64_t bytes) {
+  std::vector<Deps> entry(cx.n);
+  for (std::int32_t r = 0; r < cx.n; ++r) {
+    entry[r] = {cx.b.copy(r, {BufferKind::input, 0, bytes}, {BufferKind::output, 0, bytes}, {})};
+  }
+  return entry;
+}
+
+inline std::uint64_t total_bytes(const Context& cx) {
+  return cx.b.plan().count * cx.elem;
+}
+
+// What a round-form builder needs: the group, the options and the rounded element count.
+struct RoundContext {
+  const Group& group;
+  const AlgoOptions& opt;
+  std::int32_t n;
+  std::uint64_t elem;
+  std::uint64_t count;
+};
+
+// The builders the registry names, one per (collective, algorithm).
+void allreduce_ring(Context& cx);
+RoundPlan all_reduce_ring_rounds(const RoundContext& rc);
+void allreduce_tree(Context& cx);
+void allreduce_halving_doubling(Context& cx);
+void allreduce_recursive_doubling(Context& cx);
+void allreduce_hierarchical(Context& cx);
+void allreduce_direct(Context& cx);
+void reduce_scatter_ring(Context& cx);
+void reduce_scatter_direct(Context& cx);
+void all_gather_ring(Context& cx);
+void all_gather_direct(Context& cx);
+void broadcast_ring(Context& cx);
+void broadcast_direct(Context& cx);
+void reduce_ring(Context& cx);
+void reduce_direct(Context& cx);
+void all_to_all_direct(Context& cx);
+void all_to_all_ring(Context& cx);
+
+}  // namespace fabtwin::coll::detail

@@ -1,0 +1,133 @@
+#include "fabtwin/analytic/analytic.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "fabtwin/topo/wire.hpp"
+
+namespace fabtwin::analytic {
+
+namespace {
+
+bool later(const auto& a, const auto& b) {
+  if (a.end != b.end) return a.end > b.end;
+  if (a.ref.rank != b.ref.rank) return a.ref.rank > b.ref.rank;
+  return a.ref.step > b.ref.step;
+}
+
+std::uint32_t lane(const topo::Hop& h) {
+  return 2u * h.link + (h.forward ? 0u : 1u);
+}
+
+}  // namespace
+
+AnalyticBackend::AnalyticBackend(const coll::Plan& plan, const topo::Router& router, const CostParams& params)
+    : plan_(plan), router_(router), params_(params), rendezvous_(plan) {
+  const auto& topology = router.topology();
+  if (plan.rank_count() > topology.rank_count()) {
+    throw std::invalid_argument("the plan has " + std::to_string(plan.rank_count()) + " ranks but topology " +
+                                topology.name + " places only " + std::to_string(topology.rank_count()) +
+                                " (pick a larger topology or fewer ranks)");
+  }
+  const auto& links = topology.links;
+  loads_.resize(links.size() * 2);
+  lane_free_.assign(links.size() * 2, Seconds(0));
+  lane_busy_until_.resize(links.size() * 2);
+  for (std::size_t l = 0; l < links.size(); ++l) {
+    loads_[2 * l] = {static_cast<topo::LinkId>(l), true, 0, 0, 0};
+    loads_[2 * l + 1] = {static_cast<topo::LinkId>(l), false, 0, 0, 0};
+  }
+  // Route every rank pair once: per-flow ECMP keeps a queue pair on one path.
+  const auto& transfers = rendezvous_.transfers();
+  path_of_.resize(transfers.size());
+  timing_.resize(transfers.size());
+  for (std::size_t t = 0; t < transfers.size(); ++t) {
+    const coll::StepRef s = transfers[t].send;
+    const std::int32_t dst = transfers[t].recv.rank;
+    const std::uint64_t key = topo::rank_pair_flow(s.rank, dst);
+    auto it = paths_.find(key);
+    if (it == paths_.end())
+      it = paths_.emplace(key, router.rank_path(s.rank, dst, key, params_.ecmp_seed)).first;
+    path_of_[t] = &it->second;
+    const Bytes payload(transfers[t].bytes);
+    Timing& timing = timing_[t];
+    timing.latency = params_.endpoint.per_message;
+    timing.serialisation = it->second.empty() ? params_.endpoint.copy_time(payload) : Seconds(0);
+    for (const auto& hop : it->second) {
+      timing.latency += links[hop.link].latency;
+      timing.serialisation = std::max(timing.serialisation, topo::wire_time(payload, links[hop.link]));
+    }
+  }
+}
+
+void AnalyticBackend::push(Event e) {
+  heap_.push_back(e);
+  std::push_heap(heap_.begin(), heap_.end(), [](const Event& a, const Event& b) { return later(a, b); });
+}
+
+void AnalyticBackend::post(coll::StepRef ref, Seconds ready) {
+  const coll::Step& s = plan_.ranks[ref.rank].steps[ref.step];
+  if (s.kind == coll::StepKind::reduce || s.kind == coll::StepKind::copy) {
+    push({ready + backend::local_step_time(s, params_.endpoint), ready, ref});
+    return;
+  }
+  if (const auto index = rendezvous_.arrive(ref, ready)) admit(*index);
+}
+
+void AnalyticBackend::admit(std::uint32_t index) {
+  const backend::Transfer& t = rendezvous_.transfer(index);
+  const auto& links = router_.topology().links;
+  const Bytes payload(t.bytes);
+  Seconds start = t.start;
+  for (const auto& hop : *path_of_[index]) start = std::max(start, lane_free_[lane(hop)]);
+  for (const auto& hop : *path_of_[index]) {
+    const std::uint32_t l = lane(hop);
+    lane_free_[l] = start + topo::wire_time(payload, links[hop.link]);
+    LinkLoad& load = loads_[l];
+    load.bytes += t.bytes;
+    ++load.transfers;
+    // Queue depth as the transfer was admitted: reservations on this lane not yet finished.
+    auto& busy = lane_busy_until_[l];
+    std::erase_if(busy, [&](Seconds end) { return end <= t.start; });
+    busy.push_back(lane_free_[l]);
+    load.max_queued = std::max<std::uint32_t>(load.max_queued, static_cast<std::uint32_t>(busy.size()));
+  }
+  const Seconds end = start + timing_[index].latency + timing_[index].serialisation;
+  push({end, start, t.send});
+  push({end, start, t.recv});
+}
+
+std::vector<coll::Completion> AnalyticBackend::progress() {
+  std::vector<coll::Completion> out;
+  auto cmp = [](const Event& a, const Event& b) { return later(a, b); };
+  while (!heap_.empty()) {
+    const Event e = heap_.front();
+    if (!out.empty() && e.end > out.front().end) break;
+    std::pop_heap(heap_.begin(), heap_.end(), cmp);
+    heap_.pop_back();
+    out.push_back({e.ref, e.start, e.end});
+  }
+  return out;
+}
+
+std::vector<LinkLoad> AnalyticBackend::link_loads() const {
+  std::vector<LinkLoad> v;
+  for (const auto& l : loads_) {
+    if (l.bytes > 0) v.push_back(l);
+  }
+  std::stable_sort(v.begin(), v.end(),
+                   [](const LinkLoad& a, const LinkLoad& b) { return a.bytes > b.bytes; });
+  return v;
+}
+
+Prediction predict(const coll::Plan& plan, const topo::Router& router, const CostParams& params) {
+  AnalyticBackend backend(plan, router, params);
+  Prediction p;
+  p.run = coll::run_plan(plan, backend);
+  p.time = p.run.makespan;
+  p.busiest = backend.link_loads();
+  if (p.busiest.size() > 10) p.busiest.resize(10);
+  return p;
+}
+
+}  // namespace fabtwin::analytic

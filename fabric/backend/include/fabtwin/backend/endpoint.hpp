@@ -1,0 +1,25 @@
+// What every backend charges at a rank, apart from the network: one definition, so that two backends
+// differ only by what their fabric does, and the command line's defaults are printed from here.
+#pragma once
+
+#include "fabtwin/coll/plan.hpp"
+#include "fabtwin/units.hpp"
+
+namespace fabtwin::backend {
+
+struct EndpointCosts {
+  // Per-message cost at the endpoints (work-request posting, completion handling, kernel launch).
+  Seconds per_message{2e-6};
+  // Reduction and local copy throughput of a rank (GPU memory bound).
+  BitsPerSecond reduce_rate{500e9 * 8};
+  BitsPerSecond copy_rate{1000e9 * 8};
+
+  Seconds reduce_time(Bytes b) const { return transfer_time(b, reduce_rate); }
+  Seconds copy_time(Bytes b) const { return transfer_time(b, copy_rate); }
+};
+
+// How long a reduce or copy step takes at the rank's rate (zero for sends and receives, whose cost
+// is the fabric's).
+Seconds local_step_time(const coll::Step& step, const EndpointCosts& costs);
+
+}  // namespace fabtwin::backend
