@@ -15,6 +15,7 @@
 #include "cli.hpp"
 #include "fabtwin/coll/algorithms.hpp"
 #include "fabtwin/coll/metrics.hpp"
+#include "fabtwin/results/rows.hpp"
 #include "fabtwin/verbs/bench.hpp"
 #include "fabtwin/verbs/bootstrap.hpp"
 #include "fabtwin/verbs/transport.hpp"
@@ -152,8 +153,8 @@ std::string mode_columns(const std::optional<ModeResult>& r, const coll::Bandwid
 }
 
 void run_p2p(const RunArgs& args, verbs::Bootstrap& boot, const verbs::TransportOptions& topt,
-             const std::vector<std::uint64_t>& sizes, const verbs::IterationCounts& counts,
-             std::ostream& out, int& exit_code) {
+             const std::vector<std::uint64_t>& sizes, const verbs::IterationCounts& counts, std::ostream& out,
+             int& exit_code) {
   if (boot.world() != 2) {
     throw std::invalid_argument(
         "--p2p measures between two ranks, like ib_write_bw: run it with --world 2, not " +
@@ -260,7 +261,7 @@ void run_collective(const RunArgs& args, verbs::Bootstrap& boot, const verbs::Tr
     print_run_header(out);
     out << std::flush;
   }
-  nlohmann::json rows = nlohmann::json::array();
+  results::ResultFile file;
   std::uint64_t total_wrong = 0;
   double busbw_sum = 0.0;
   int busbw_rows = 0;
@@ -301,26 +302,17 @@ void run_collective(const RunArgs& args, verbs::Bootstrap& boot, const verbs::Tr
     if (plan.size_bytes > 0 && results[primary]) {
       auto measured = [&](int mode) {
         const auto& r = *results[mode];
-        const coll::Bandwidth bw = coll::bandwidth(c, world, Bytes(plan.size_bytes), r.time);
-        return nlohmann::json{{"time_s", r.time.count()},
-                              {"algbw_gbps", bw.algbw_gbps},
-                              {"busbw_gbps", bw.busbw_gbps},
-                              {"correctness", counts.checked == 0 ? "not_checked"
-                                              : r.wrong == 0      ? "pass"
-                                                                  : "fail"},
-                              {"wrong", r.wrong}};
+        results::Timing t = results::timing_of(c, world, plan.size_bytes, r.time);
+        t.correctness = counts.checked == 0 ? results::Correctness::not_checked
+                        : r.wrong == 0      ? results::Correctness::pass
+                                            : results::Correctness::fail;
+        t.wrong = r.wrong;
+        return t;
       };
-      nlohmann::json row = measured(primary);
-      row["size_bytes"] = plan.size_bytes;
-      row["count"] = count;
-      row["dtype"] = coll::to_string(plan.dtype);
-      row["op"] = reduces ? coll::to_string(plan.op) : "none";
-      row["root"] = root_rank;
-      row["algorithm"] = plan.algorithm;
-      row["time_us"] = results[primary]->time.micros();
-      row["backend"] = "verbs";
-      if (primary == 0 && results[1]) row["in_place"] = measured(1);
-      rows.push_back(std::move(row));
+      results::Row row = results::row_of(plan, world, "verbs", results[primary]->time);
+      row.timing = measured(primary);
+      if (primary == 0 && results[1]) row.in_place = measured(1);
+      file.rows.push_back(std::move(row));
     }
     if (table) {
       char head[128];
@@ -340,26 +332,26 @@ void run_collective(const RunArgs& args, verbs::Bootstrap& boot, const verbs::Tr
   }
   if (leader && !args.json.empty()) {
     const auto& a = transport.address();
-    const nlohmann::json doc = verbs_document(a.device,
-                                              {{"backend", "verbs"},
-                                               {"collective", coll::to_string(c)},
-                                               {"algorithm", args.algo},
-                                               {"ranks", world},
-                                               {"dtype", coll::to_string(options.dtype)},
-                                               {"op", coll::to_string(options.op)},
-                                               {"seed", args.seed},
-                                               {"device", a.device},
-                                               {"port", a.port},
-                                               {"gid_index", a.gid_index},
-                                               {"iterations", counts.timed},
-                                               {"warmup", counts.warmup},
-                                               {"checked", counts.checked},
-                                               {"mode", want_out && want_in ? "both"
-                                                        : want_out          ? "out_of_place"
-                                                                            : "in_place"},
-                                               {"wrong", total_wrong}},
-                                              rows);
-    write_json_output(args.json, doc, out);
+    file.provenance = provenance(nullptr);
+    file.provenance["device"] = a.device;
+    file.run = {"verbs",
+                coll::to_string(c),
+                args.algo,
+                world,
+                coll::to_string(options.dtype),
+                coll::to_string(options.op),
+                args.seed,
+                {{"device", a.device},
+                 {"port", a.port},
+                 {"gid_index", a.gid_index},
+                 {"iterations", counts.timed},
+                 {"warmup", counts.warmup},
+                 {"checked", counts.checked},
+                 {"mode", want_out && want_in ? "both"
+                          : want_out          ? "out_of_place"
+                                              : "in_place"},
+                 {"wrong", total_wrong}}};
+    write_json_output(args.json, results::to_json(file), out);
   }
   boot.barrier("the final barrier");
   exit_code = total_wrong == 0 ? 0 : 1;

@@ -2,9 +2,9 @@
 
 #include <stdexcept>
 
-#include "fabtwin/coll/metrics.hpp"
 #include "fabtwin/experiment/report.hpp"
 #include "fabtwin/experiment/strategy.hpp"
+#include "fabtwin/results/rows.hpp"
 
 namespace fabtwin::experiment {
 
@@ -23,34 +23,6 @@ void check_algorithm(const Scenario& s) {
 
 namespace {
 
-// nccl-tests' count column is the count each rank passes to NCCL: per rank for the collectives whose
-// size is the whole buffer across ranks.
-std::uint64_t count_per_call(coll::Collective c, std::uint64_t count, std::int32_t ranks) {
-  const bool split = c == coll::Collective::reduce_scatter || c == coll::Collective::all_gather ||
-                     c == coll::Collective::all_to_all;
-  return split ? count / static_cast<std::uint64_t>(ranks) : count;
-}
-
-results::Row make_row(const Scenario& s, std::int32_t ranks, std::uint64_t size_bytes, std::uint64_t count,
-                      std::int32_t root, const std::string& algorithm, Seconds time) {
-  results::Row row;
-  row.size_bytes = size_bytes;
-  row.count = count_per_call(s.collective, count, ranks);
-  row.dtype = coll::to_string(s.options.dtype);
-  const bool reduces = s.collective == coll::Collective::all_reduce ||
-                       s.collective == coll::Collective::reduce_scatter ||
-                       s.collective == coll::Collective::reduce;
-  row.op = reduces ? coll::to_string(s.options.op) : "none";
-  row.root = root;
-  row.algorithm = algorithm;
-  row.backend = to_string(s.backend);
-  const auto bw = coll::bandwidth(s.collective, ranks, Bytes(size_bytes), time);
-  row.timing.time = time;
-  row.timing.algbw_gbps = bw.algbw_gbps;
-  row.timing.busbw_gbps = bw.busbw_gbps;
-  return row;
-}
-
 SizeRun run_size(const Scenario& s, const Candidate& c, const packet::PacketConfig& config) {
   const StrategyInfo* strategy = find_strategy(s.algorithm);
   Evaluation e = strategy != nullptr ? strategy->choose(c) : evaluate(s.algorithm, c);
@@ -65,7 +37,7 @@ SizeRun run_size(const Scenario& s, const Candidate& c, const packet::PacketConf
     }
     sr.model = e.algorithm + "-rounds";
     const coll::RoundPlan rp = coll::make_round_plan(s.collective, e.algorithm, c.group, c.size, s.options);
-    sr.row = make_row(s, c.group.ranks, rp.size_bytes, rp.count, -1, e.algorithm, time);
+    sr.row = results::row_of(rp.summary(), c.group.ranks, to_string(s.backend), time);
     return sr;
   }
   const coll::Plan& plan = *e.plan;
@@ -80,7 +52,7 @@ SizeRun run_size(const Scenario& s, const Candidate& c, const packet::PacketConf
     sr.busiest = std::move(e.prediction->busiest);
     sr.model = "plan";
   }
-  sr.row = make_row(s, c.group.ranks, plan.size_bytes, plan.count, plan.root, plan.algorithm, time);
+  sr.row = results::row_of(plan, c.group.ranks, to_string(s.backend), time);
   if (sr.fabric) sr.row.extra["fabric"] = fabric_json(*sr.fabric, s.topology);
   return sr;
 }

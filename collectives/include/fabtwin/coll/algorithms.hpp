@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "fabtwin/coll/plan.hpp"
+#include "fabtwin/coll/rounds.hpp"
 
 namespace fabtwin::topo {
 struct Topology;
@@ -53,6 +54,18 @@ std::vector<std::string> algorithms_for(Collective c);
 // root, or a group the algorithm cannot serve (with what to do instead).
 Plan make_plan(Collective c, const std::string& algorithm, const Group& group, std::uint64_t size_bytes,
                const AlgoOptions& options);
+
+// Whether (c, algorithm) has a round form.
+bool has_round_form(Collective c, const std::string& algorithm);
+
+// The round form of make_plan(c, algorithm, group, size_bytes, options). Throws std::invalid_argument
+// for an unknown algorithm or one without a round form (naming those that have one).
+RoundPlan make_round_plan(Collective c, const std::string& algorithm, const Group& group,
+                          std::uint64_t size_bytes, const AlgoOptions& options);
+
+// About how many steps make_plan would build, without building it (make_plan refuses above 1e8).
+double estimate_plan_steps(Collective c, const std::string& algorithm, std::int32_t ranks,
+                           std::uint64_t size_bytes, const AlgoOptions& options);
 
 // The two binary trees of the double binary tree, as parent links (-1 for the root). Exposed for tests.
 std::vector<std::int32_t> btree_parents(std::int32_t ranks, int which_tree);

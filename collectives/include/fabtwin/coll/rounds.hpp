@@ -1,14 +1,15 @@
 // A plan's compact form for scales where the plan itself is too large to build (a ring all-reduce over
 // n ranks has about 5n^2 steps). Algorithms whose ranks move in lock-step rounds describe one round of
 // each phase (the concurrent flows, the local work after them) and how often it repeats; a backend
-// evaluates that without knowing which algorithm produced it.
+// evaluates that without knowing which algorithm produced it. The algorithm library builds them
+// (algorithms.hpp: make_round_plan).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "fabtwin/coll/algorithms.hpp"
+#include "fabtwin/coll/plan.hpp"
 
 namespace fabtwin::coll {
 
@@ -34,18 +35,20 @@ struct RoundPlan {
   DataType dtype = DataType::float32;
   ReduceOp op = ReduceOp::sum;
   std::vector<RoundPhase> phases;
+
+  // The plan's header fields (collective, algorithm, sizes, types), with no steps: what a results row
+  // records of it.
+  Plan summary() const {
+    Plan p;
+    p.collective = collective;
+    p.algorithm = algorithm;
+    p.size_bytes = size_bytes;
+    p.count = count;
+    p.dtype = dtype;
+    p.op = op;
+    p.root = -1;
+    return p;
+  }
 };
-
-// Whether (c, algorithm) has a round form.
-bool has_round_form(Collective c, const std::string& algorithm);
-
-// The round form of make_plan(c, algorithm, group, size_bytes, options). Throws std::invalid_argument
-// for an unknown algorithm or one without a round form (naming those that have one).
-RoundPlan make_round_plan(Collective c, const std::string& algorithm, const Group& group,
-                          std::uint64_t size_bytes, const AlgoOptions& options);
-
-// About how many steps make_plan would build, without building it (make_plan refuses above 1e8).
-double estimate_plan_steps(Collective c, const std::string& algorithm, std::int32_t ranks,
-                           std::uint64_t size_bytes, const AlgoOptions& options);
 
 }  // namespace fabtwin::coll
