@@ -24,11 +24,7 @@ std::uint32_t lane(const topo::Hop& h) {
 AnalyticBackend::AnalyticBackend(const coll::Plan& plan, const topo::Router& router, const CostParams& params)
     : plan_(plan), router_(router), params_(params), rendezvous_(plan) {
   const auto& topology = router.topology();
-  if (plan.rank_count() > topology.rank_count()) {
-    throw std::invalid_argument("the plan has " + std::to_string(plan.rank_count()) + " ranks but topology " +
-                                topology.name + " places only " + std::to_string(topology.rank_count()) +
-                                " (pick a larger topology or fewer ranks)");
-  }
+  backend::check_plan_fits(plan, topology);
   const auto& links = topology.links;
   loads_.resize(links.size() * 2);
   lane_free_.assign(links.size() * 2, Seconds(0));

@@ -1,8 +1,17 @@
 #include "fabtwin/backend/rendezvous.hpp"
 
 #include <algorithm>
+#include <stdexcept>
+#include <string>
 
 namespace fabtwin::backend {
+
+void check_plan_fits(const coll::Plan& plan, const topo::Topology& topology) {
+  if (plan.rank_count() <= topology.rank_count()) return;
+  throw std::invalid_argument("the plan has " + std::to_string(plan.rank_count()) + " ranks but topology " +
+                              topology.name + " places only " + std::to_string(topology.rank_count()) +
+                              " (pick a larger topology or fewer ranks)");
+}
 
 Rendezvous::Rendezvous(const coll::Plan& plan) {
   coll::TransferPairs pairs = coll::pair_transfers(plan);

@@ -29,12 +29,7 @@ void init_ns3_once() {
 }
 
 void check_config(const coll::Plan& plan, const topo::Topology& topology, const PacketConfig& config) {
-  const std::int32_t n = plan.rank_count();
-  if (n > topology.rank_count()) {
-    throw std::invalid_argument("the plan has " + std::to_string(n) + " ranks but topology " + topology.name +
-                                " places only " + std::to_string(topology.rank_count()) +
-                                " (pick a larger topology or fewer ranks)");
-  }
+  backend::check_plan_fits(plan, topology);
   if (config.pfc_xon.count() > config.pfc_xoff.count()) {
     throw std::invalid_argument("PFC XON threshold (" + format_bytes(config.pfc_xon) +
                                 ") must not exceed XOFF (" + format_bytes(config.pfc_xoff) + ")");

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "fabtwin/coll/runner.hpp"
+#include "fabtwin/topo/topology.hpp"
 
 namespace fabtwin::backend {
 
@@ -18,6 +19,9 @@ struct Transfer {
   Seconds recv_ready{-1};
   Seconds start{0};  // the later of the two readiness times, once both are known
 };
+
+// Throws std::invalid_argument when the plan has more ranks than the topology places.
+void check_plan_fits(const coll::Plan& plan, const topo::Topology& topology);
 
 class Rendezvous {
  public:
