@@ -1,5 +1,6 @@
 #include "fabtwin/coll/reference.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -8,6 +9,40 @@
 #include <stdexcept>
 
 namespace fabtwin::coll {
+
+OutputSource output_source(const Plan& plan, std::int32_t rank, std::uint64_t out_index) {
+  const std::int32_t n = plan.rank_count();
+  const std::uint64_t block = n > 0 ? plan.count / static_cast<std::uint64_t>(n) : 0;
+  const auto r = static_cast<std::uint64_t>(rank);
+  switch (plan.collective) {
+    case Collective::all_reduce:
+    case Collective::reduce:
+      return {true, 0, out_index};
+    case Collective::reduce_scatter:
+      return {true, 0, r * block + out_index};
+    case Collective::all_gather:
+      return {false, static_cast<std::int32_t>(out_index / block), out_index % block};
+    case Collective::broadcast:
+      return {false, plan.root, out_index};
+    case Collective::all_to_all:
+      return {false, static_cast<std::int32_t>(out_index / block), r * block + out_index % block};
+  }
+  throw std::invalid_argument("output_source: unknown collective");
+}
+
+double reduce_values(ReduceOp op, double acc, double x) {
+  switch (op) {
+    case ReduceOp::sum:
+      return acc + x;
+    case ReduceOp::prod:
+      return acc * x;
+    case ReduceOp::min:
+      return std::min(acc, x);
+    case ReduceOp::max:
+      return std::max(acc, x);
+  }
+  throw std::invalid_argument("reduce_values: unknown reduction");
+}
 
 std::pair<std::uint64_t, std::uint64_t> in_place_offsets(const Plan& plan, std::int32_t r) {
   switch (plan.collective) {
@@ -187,20 +222,7 @@ struct Oracle {
     for (std::size_t r = 1; r < inputs.size(); ++r) {
       const double x = element_as_double(t, inputs[r].input.data(), input_index);
       abs_sum += std::fabs(x);
-      switch (plan.op) {
-        case ReduceOp::sum:
-          acc += x;
-          break;
-        case ReduceOp::prod:
-          acc *= x;
-          break;
-        case ReduceOp::min:
-          acc = std::min(acc, x);
-          break;
-        case ReduceOp::max:
-          acc = std::max(acc, x);
-          break;
-      }
+      acc = reduce_values(plan.op, acc, x);
     }
     const double n = static_cast<double>(inputs.size());
     const double u = unit_roundoff(t);
@@ -243,27 +265,9 @@ VerifyResult verify_plan(const Plan& plan, std::uint64_t seed, bool in_place) {
   for (std::int32_t r = 0; r < n; ++r) {
     const std::uint64_t out_elems = plan.ranks[r].output_bytes / es;
     const std::uint64_t out_base = in_place ? in_place_offsets(plan, r).second / es : 0;
-    const std::uint64_t block = n > 0 ? plan.count / static_cast<std::uint64_t>(n) : 0;
     for (std::uint64_t i = 0; i < out_elems; ++i) {
-      Expected e{};
-      switch (plan.collective) {
-        case Collective::all_reduce:
-        case Collective::reduce:
-          e = reductions[i];
-          break;
-        case Collective::reduce_scatter:
-          e = reductions[r * block + i];
-          break;
-        case Collective::all_gather:
-          e = oracle.copied(static_cast<std::int32_t>(i / block), i % block);
-          break;
-        case Collective::broadcast:
-          e = oracle.copied(plan.root, i);
-          break;
-        case Collective::all_to_all:
-          e = oracle.copied(static_cast<std::int32_t>(i / block), r * block + i % block);
-          break;
-      }
+      const OutputSource src = output_source(plan, r, i);
+      const Expected e = src.reduced ? reductions[src.index] : oracle.copied(src.rank, src.index);
       const double got = element_as_double(plan.dtype, buffers[r].output.data(), out_base + i);
       ++result.checked_elements;
       const bool ok = std::fabs(got - e.value) <= e.tolerance || (std::isnan(got) && std::isnan(e.value));

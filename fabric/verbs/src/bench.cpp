@@ -7,6 +7,8 @@
 #include <sstream>
 
 #include "fabtwin/coll/datatype.hpp"
+#include "fabtwin/coll/reference.hpp"
+#include "fabtwin/hash.hpp"
 
 namespace fabtwin::verbs {
 
@@ -20,12 +22,6 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-std::uint64_t mix(std::uint64_t x) {
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
 bool reduces(coll::Collective c) {
   return c == coll::Collective::all_reduce || c == coll::Collective::reduce ||
          c == coll::Collective::reduce_scatter;
@@ -34,21 +30,7 @@ bool reduces(coll::Collective c) {
 double reduced(const coll::Plan& plan, std::uint64_t seed, std::uint64_t index) {
   double acc = input_value(plan, seed, 0, index);
   for (std::int32_t r = 1; r < plan.rank_count(); ++r) {
-    const double x = input_value(plan, seed, r, index);
-    switch (plan.op) {
-      case coll::ReduceOp::sum:
-        acc += x;
-        break;
-      case coll::ReduceOp::prod:
-        acc *= x;
-        break;
-      case coll::ReduceOp::min:
-        acc = std::min(acc, x);
-        break;
-      case coll::ReduceOp::max:
-        acc = std::max(acc, x);
-        break;
-    }
+    acc = coll::reduce_values(plan.op, acc, input_value(plan, seed, r, index));
   }
   return acc;
 }
@@ -61,7 +43,7 @@ std::byte pattern_byte(std::int32_t rank, std::uint64_t i) {
 
 double input_value(const coll::Plan& plan, std::uint64_t seed, std::int32_t rank, std::uint64_t index) {
   const std::uint64_t h =
-      mix(seed * 0x9e3779b97f4a7c15ull ^ mix(static_cast<std::uint64_t>(rank) << 40 ^ index));
+      splitmix64(seed * 0x9e3779b97f4a7c15ull ^ splitmix64(static_cast<std::uint64_t>(rank) << 40 ^ index));
   if (!reduces(plan.collective)) return static_cast<double>(static_cast<std::int64_t>(h % 201) - 100);
   switch (plan.op) {
     case coll::ReduceOp::sum:
@@ -84,31 +66,12 @@ void fill_input(const coll::Plan& plan, std::uint64_t seed, std::int32_t rank, s
 std::uint64_t count_wrong(const coll::Plan& plan, std::uint64_t seed, std::int32_t rank,
                           const std::byte* output, std::string* first) {
   const std::size_t es = coll::element_size(plan.dtype);
-  const std::int32_t n = plan.rank_count();
   const std::uint64_t out_elems = plan.ranks.at(static_cast<std::size_t>(rank)).output_bytes / es;
-  const std::uint64_t block = n > 0 ? plan.count / static_cast<std::uint64_t>(n) : 0;
   std::uint64_t wrong = 0;
   for (std::uint64_t i = 0; i < out_elems; ++i) {
-    double expected = 0.0;
-    switch (plan.collective) {
-      case coll::Collective::all_reduce:
-      case coll::Collective::reduce:
-        expected = reduced(plan, seed, i);
-        break;
-      case coll::Collective::reduce_scatter:
-        expected = reduced(plan, seed, static_cast<std::uint64_t>(rank) * block + i);
-        break;
-      case coll::Collective::all_gather:
-        expected = input_value(plan, seed, static_cast<std::int32_t>(i / block), i % block);
-        break;
-      case coll::Collective::broadcast:
-        expected = input_value(plan, seed, plan.root, i);
-        break;
-      case coll::Collective::all_to_all:
-        expected = input_value(plan, seed, static_cast<std::int32_t>(i / block),
-                               static_cast<std::uint64_t>(rank) * block + i % block);
-        break;
-    }
+    const coll::OutputSource src = coll::output_source(plan, rank, i);
+    const double expected =
+        src.reduced ? reduced(plan, seed, src.index) : input_value(plan, seed, src.rank, src.index);
     const double got = coll::element_as_double(plan.dtype, output, i);
     if (got != expected) {
       if (wrong == 0 && first != nullptr) {

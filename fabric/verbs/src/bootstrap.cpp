@@ -16,6 +16,8 @@
 #include <deque>
 #include <thread>
 
+#include "errors.hpp"
+
 namespace fabtwin::verbs {
 
 namespace {
@@ -26,10 +28,6 @@ constexpr std::size_t kHeaderBytes = 5;  // type, then payload length as big-end
 constexpr std::uint32_t kMaxFrameBytes = 64u << 20;
 
 using Clock = std::chrono::steady_clock;
-
-std::string errno_text(int e) {
-  return std::string(std::strerror(e)) + " (errno " + std::to_string(e) + ")";
-}
 
 std::int32_t parse_int(const std::string& name, const std::string& text) {
   char* end = nullptr;

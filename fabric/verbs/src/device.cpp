@@ -6,13 +6,11 @@
 #include <cstdio>
 #include <cstring>
 
+#include "errors.hpp"
+
 namespace fabtwin::verbs {
 
 namespace {
-
-std::string errno_text(int e) {
-  return std::string(std::strerror(e)) + " (errno " + std::to_string(e) + ")";
-}
 
 // Destroy calls report failure through their return value; a destructor can only log it.
 void report_destroy(const char* call, int rc) noexcept {

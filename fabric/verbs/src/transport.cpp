@@ -14,6 +14,7 @@
 #include <random>
 #include <set>
 
+#include "errors.hpp"
 #include "fabtwin/coll/datatype.hpp"
 #include "fabtwin/coll/reference.hpp"
 
@@ -26,10 +27,6 @@ constexpr std::uint64_t kAlignBytes = 64;
 
 std::uint64_t align_up(std::uint64_t v) {
   return (v + kAlignBytes - 1) / kAlignBytes * kAlignBytes;
-}
-
-std::string errno_text(int e) {
-  return std::string(std::strerror(e)) + " (errno " + std::to_string(e) + ")";
 }
 
 std::string hex(std::uint32_t v) {

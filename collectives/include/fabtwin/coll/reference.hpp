@@ -18,6 +18,19 @@ namespace fabtwin::coll {
 // and output inside it for rank `r` (the verbs transport lays its registered memory out the same way).
 std::pair<std::uint64_t, std::uint64_t> in_place_offsets(const Plan& plan, std::int32_t r);
 
+// The one definition of what a correct collective produces: where rank `rank`'s output element
+// `out_index` comes from. Either the reduction (plan.op) over every rank's input element `index`, or a
+// copy of rank `rank`'s input element `index`. verify_plan and the verbs transport's check both ask it.
+struct OutputSource {
+  bool reduced = false;   // true: reduction over all ranks of input element `index`
+  std::int32_t rank = 0;  // when not reduced: the rank whose input is copied
+  std::uint64_t index = 0;
+};
+OutputSource output_source(const Plan& plan, std::int32_t rank, std::uint64_t out_index);
+
+// One step of a reduction in double: `acc` combined with `x` under `op`.
+double reduce_values(ReduceOp op, double acc, double x);
+
 struct RankBuffers {
   std::vector<std::byte> input;
   std::vector<std::byte> output;
