@@ -1,0 +1,117 @@
+// Who this process is in the job: rank and world from the command line or the launcher's variables
+// (Open MPI, PMI, Slurm), and the root's address.
+#include <cerrno>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+#include "fabtwin/verbs/bootstrap.hpp"
+
+namespace fabtwin::verbs {
+
+namespace {
+
+std::int32_t parse_int(const std::string& name, const std::string& text) {
+  char* end = nullptr;
+  errno = 0;
+  const long v = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno != 0 || v < 0 || v > (1 << 24)) {
+    throw std::invalid_argument(name + ": expected a non-negative integer, got \"" + text + "\"");
+  }
+  return static_cast<std::int32_t>(v);
+}
+
+}  // namespace
+
+EnvLookup process_environment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+LaunchInfo detect_launch(std::int32_t rank, std::int32_t world, const std::string& root,
+                         const EnvLookup& env) {
+  LaunchInfo info;
+  struct Launcher {
+    const char* name;
+    const char* rank_var;
+    const char* size_var;
+  };
+  static const Launcher launchers[] = {{"Open MPI", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"},
+                                       {"PMI", "PMI_RANK", "PMI_SIZE"},
+                                       {"Slurm", "SLURM_PROCID", "SLURM_NTASKS"}};
+  if (rank >= 0 || world >= 0) {
+    if (rank < 0 || world < 0) throw std::invalid_argument("--rank and --world go together: give both");
+    info.rank = rank;
+    info.world = world;
+    info.source = "command line";
+  } else {
+    bool found = false;
+    for (const Launcher& l : launchers) {
+      const auto r = env(l.rank_var);
+      const auto s = env(l.size_var);
+      if (!r && !s) continue;
+      if (!r || !s) {
+        throw std::invalid_argument(std::string(l.name) +
+                                    " environment is incomplete: " + (r ? l.size_var : l.rank_var) +
+                                    " is unset while " + (r ? l.rank_var : l.size_var) + " is set");
+      }
+      info.rank = parse_int(l.rank_var, *r);
+      info.world = parse_int(l.size_var, *s);
+      info.source = l.name;
+      found = true;
+      break;
+    }
+    if (!found) {
+      // A lone process is a job of one: useful for a smoke test on one node.
+      info.rank = 0;
+      info.world = 1;
+      info.source = "default (no launcher variables)";
+    }
+  }
+  if (info.world < 1)
+    throw std::invalid_argument("world size must be at least 1, got " + std::to_string(info.world));
+  if (info.rank >= info.world) {
+    throw std::invalid_argument("rank " + std::to_string(info.rank) + " (from " + info.source +
+                                ") is not below the world size " + std::to_string(info.world));
+  }
+  if (!root.empty()) {
+    info.root = root;
+  } else if (const auto v = env("FABTWIN_ROOT")) {
+    info.root = *v;
+  }
+  if (info.root.empty() && info.world > 1) {
+    throw std::invalid_argument(
+        "--root HOST:PORT (or FABTWIN_ROOT) is required with more than one rank: rank 0 listens there and "
+        "the "
+        "others connect to it");
+  }
+  if (!info.root.empty()) parse_host_port(root.empty() ? "FABTWIN_ROOT" : "--root", info.root);
+  return info;
+}
+
+std::pair<std::string, std::uint16_t> parse_host_port(const std::string& option, const std::string& text) {
+  std::string host;
+  std::string port;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find("]:");
+    if (close == std::string::npos)
+      throw std::invalid_argument(option + ": expected [ADDR]:PORT, got \"" + text + "\"");
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+      throw std::invalid_argument(option + ": expected HOST:PORT, got \"" + text + "\"");
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  const std::int32_t p = parse_int(option + " port", port);
+  if (p < 1 || p > 65535) throw std::invalid_argument(option + ": port must be 1..65535, got " + port);
+  return {host, static_cast<std::uint16_t>(p)};
+}
+
+}  // namespace fabtwin::verbs
