@@ -357,105 +357,110 @@ void run_collective(const RunArgs& args, verbs::Bootstrap& boot, const verbs::Tr
   exit_code = total_wrong == 0 ? 0 : 1;
 }
 
+// The sizes as nccl-tests sweeps them. A factor never leaves 0 B, so -b 0 measures 0 B and then sweeps
+// on from 1 B: the empty call (pure per-call overhead) and the sizes in one run.
+std::vector<std::uint64_t> run_sizes(const RunArgs& args) {
+  const Bytes minbytes = parse_bytes_option("-b", args.minbytes);
+  const Bytes maxbytes = parse_bytes_option("-e", args.maxbytes);
+  auto sizes =
+      size_sweep(minbytes.count() == 0 ? Bytes(std::min<std::uint64_t>(1, maxbytes.count())) : minbytes,
+                 maxbytes, args.factor);
+  if (minbytes.count() == 0 && maxbytes.count() > 0) sizes.insert(sizes.begin(), 0);
+  return sizes;
+}
+
+void add_run_options(CLI::App& cmd, RunArgs& a) {
+  cmd.add_option("-a,--algo", a.algo, "algorithm (see `fabtwin sim --list`)")->capture_default_str();
+  cmd.add_option("-b,--minbytes", a.minbytes, "smallest size")->capture_default_str();
+  cmd.add_option("-e,--maxbytes", a.maxbytes, "largest size")->capture_default_str();
+  cmd.add_option("-f,--stepfactor", a.factor, "size multiplier between rows")->capture_default_str();
+  cmd.add_option("-n,--iters", a.iters, "timed iterations per size")
+      ->check(CLI::Range(0, 1 << 24))
+      ->capture_default_str();
+  cmd.add_option("-w,--warmup_iters", a.warmup, "untimed iterations before timing")
+      ->check(CLI::Range(0, 1 << 24))
+      ->capture_default_str();
+  cmd.add_option("-c,--check", a.check, "checked iterations per size (fresh input, every element compared)")
+      ->check(CLI::Range(0, 1 << 16))
+      ->capture_default_str();
+  cmd.add_option("--collective", a.coll.collective,
+                 "all_reduce, reduce_scatter, all_gather, broadcast, reduce or all_to_all")
+      ->capture_default_str();
+  cmd.add_option("-d,--dtype", a.coll.dtype, "float, double, half, bfloat16, int32, int64")
+      ->capture_default_str();
+  cmd.add_option("-o,--op", a.coll.op, "sum, prod, min, max")->capture_default_str();
+  cmd.add_option("-r,--root-rank", a.coll.root, "root rank of broadcast and reduce")->capture_default_str();
+  cmd.add_option("--chunks", a.coll.chunks, "pipelining depth per segment (0: from the size)")
+      ->check(CLI::Range(0, 1 << 16))
+      ->capture_default_str();
+  cmd.add_flag("--inplace", a.in_place_only, "only in place (default: both)");
+  cmd.add_flag("--outplace", a.out_of_place_only, "only out of place (default: both)");
+  cmd.add_flag("--p2p", a.p2p, "point-to-point RDMA write bandwidth and latency (2 ranks), like ib_write_bw");
+  cmd.add_option("--device", a.device, "RDMA device (default: the first, see `ibv_devices`)");
+  cmd.add_option("--port", a.port, "device port")->check(CLI::Range(1, 255))->capture_default_str();
+  cmd.add_option("--gid-index", a.gid_index,
+                 "GID table index (default: a RoCE v2 GID; InfiniBand uses the LID)")
+      ->check(CLI::Range(0, 1 << 16));
+  cmd.add_option("--rank", a.rank,
+                 "this process's rank (default: OMPI_COMM_WORLD_RANK, PMI_RANK, SLURM_PROCID)")
+      ->check(CLI::Range(0, 1 << 24));
+  cmd.add_option("--world", a.world,
+                 "number of ranks (default: OMPI_COMM_WORLD_SIZE, PMI_SIZE, SLURM_NTASKS)")
+      ->check(CLI::Range(1, 1 << 24));
+  cmd.add_option("--root", a.root, "HOST:PORT where rank 0 listens for the others (default: FABTWIN_ROOT)");
+  cmd.add_option("--timeout", a.timeout, "longest wait for a peer or a completion")->capture_default_str();
+  cmd.add_option("--ranks-per-host", a.ranks_per_host,
+                 "group ranks into hosts of this size for hierarchical (default: by host name)")
+      ->check(CLI::Range(1, 1 << 24));
+  cmd.add_option("--seed", a.seed, "seed of the checked input data")->capture_default_str();
+  cmd.add_option("--json", a.json, "write the rows as JSON to FILE (- for standard output)");
+}
+
+void run_command(const RunArgs& args, std::ostream& out, std::ostream& err, int& exit_code) {
+  const Seconds timeout = parse_duration_option("--timeout", args.timeout);
+  if (timeout.count() <= 0) throw std::invalid_argument("--timeout must be positive");
+  const auto sizes = run_sizes(args);
+  const coll::Collective c = parse_collective(args.coll.collective);
+  const coll::AlgoOptions options = to_algo_options(args.coll);
+  if (args.p2p && (args.in_place_only || args.out_of_place_only)) {
+    throw std::invalid_argument("--inplace/--outplace apply to collectives, not to --p2p");
+  }
+  const verbs::LaunchInfo launch =
+      verbs::detect_launch(args.rank, args.world, args.root, verbs::process_environment());
+  verbs::TransportOptions topt;
+  topt.device = args.device;
+  topt.port = static_cast<std::uint8_t>(args.port);
+  topt.gid_index = args.gid_index;
+  topt.timeout = timeout;
+  const verbs::IterationCounts counts{args.warmup, args.iters, args.check};
+
+  std::unique_ptr<verbs::Bootstrap> boot;
+  try {
+    boot = std::make_unique<verbs::Bootstrap>(launch, timeout);
+    if (args.p2p) {
+      run_p2p(args, *boot, topt, sizes, counts, out, exit_code);
+    } else {
+      run_collective(args, *boot, topt, sizes, counts, c, options, out, exit_code);
+    }
+  } catch (const verbs::RunError& e) {
+    if (boot) boot->abort(e.what());
+    err << "fabtwin run: error: " << e.what() << "\n";
+    exit_code = kExitRunFailed;
+  } catch (const std::exception& e) {
+    // Bad input found late (a device, an algorithm for this rank count) stops every rank, not one.
+    if (boot) boot->abort("rank " + std::to_string(launch.rank) + ": " + e.what());
+    throw;
+  }
+}
+
 }  // namespace
 
 void add_run_command(CLI::App& app, std::ostream& out, std::ostream& err, int& exit_code) {
   auto args = std::make_shared<RunArgs>();
   auto* cmd =
       app.add_subcommand("run", "run a collective over RDMA verbs, one process per rank (like nccl-tests)");
-  cmd->add_option("-a,--algo", args->algo, "algorithm (see `fabtwin sim --list`)")->capture_default_str();
-  cmd->add_option("-b,--minbytes", args->minbytes, "smallest size")->capture_default_str();
-  cmd->add_option("-e,--maxbytes", args->maxbytes, "largest size")->capture_default_str();
-  cmd->add_option("-f,--stepfactor", args->factor, "size multiplier between rows")->capture_default_str();
-  cmd->add_option("-n,--iters", args->iters, "timed iterations per size")
-      ->check(CLI::Range(0, 1 << 24))
-      ->capture_default_str();
-  cmd->add_option("-w,--warmup_iters", args->warmup, "untimed iterations before timing")
-      ->check(CLI::Range(0, 1 << 24))
-      ->capture_default_str();
-  cmd->add_option("-c,--check", args->check,
-                  "checked iterations per size (fresh input, every element compared)")
-      ->check(CLI::Range(0, 1 << 16))
-      ->capture_default_str();
-  cmd->add_option("--collective", args->coll.collective,
-                  "all_reduce, reduce_scatter, all_gather, broadcast, reduce or all_to_all")
-      ->capture_default_str();
-  cmd->add_option("-d,--dtype", args->coll.dtype, "float, double, half, bfloat16, int32, int64")
-      ->capture_default_str();
-  cmd->add_option("-o,--op", args->coll.op, "sum, prod, min, max")->capture_default_str();
-  cmd->add_option("-r,--root-rank", args->coll.root, "root rank of broadcast and reduce")
-      ->capture_default_str();
-  cmd->add_option("--chunks", args->coll.chunks, "pipelining depth per segment (0: from the size)")
-      ->check(CLI::Range(0, 1 << 16))
-      ->capture_default_str();
-  cmd->add_flag("--inplace", args->in_place_only, "only in place (default: both)");
-  cmd->add_flag("--outplace", args->out_of_place_only, "only out of place (default: both)");
-  cmd->add_flag("--p2p", args->p2p,
-                "point-to-point RDMA write bandwidth and latency (2 ranks), like ib_write_bw");
-  cmd->add_option("--device", args->device, "RDMA device (default: the first, see `ibv_devices`)");
-  cmd->add_option("--port", args->port, "device port")->check(CLI::Range(1, 255))->capture_default_str();
-  cmd->add_option("--gid-index", args->gid_index,
-                  "GID table index (default: a RoCE v2 GID; InfiniBand uses the LID)")
-      ->check(CLI::Range(0, 1 << 16));
-  cmd->add_option("--rank", args->rank,
-                  "this process's rank (default: OMPI_COMM_WORLD_RANK, PMI_RANK, SLURM_PROCID)")
-      ->check(CLI::Range(0, 1 << 24));
-  cmd->add_option("--world", args->world,
-                  "number of ranks (default: OMPI_COMM_WORLD_SIZE, PMI_SIZE, SLURM_NTASKS)")
-      ->check(CLI::Range(1, 1 << 24));
-  cmd->add_option("--root", args->root,
-                  "HOST:PORT where rank 0 listens for the others (default: FABTWIN_ROOT)");
-  cmd->add_option("--timeout", args->timeout, "longest wait for a peer or a completion")
-      ->capture_default_str();
-  cmd->add_option("--ranks-per-host", args->ranks_per_host,
-                  "group ranks into hosts of this size for hierarchical (default: by host name)")
-      ->check(CLI::Range(1, 1 << 24));
-  cmd->add_option("--seed", args->seed, "seed of the checked input data")->capture_default_str();
-  cmd->add_option("--json", args->json, "write the rows as JSON to FILE (- for standard output)");
-
-  cmd->callback([args, &out, &err, &exit_code] {
-    const Seconds timeout = parse_duration_option("--timeout", args->timeout);
-    if (timeout.count() <= 0) throw std::invalid_argument("--timeout must be positive");
-    const Bytes minbytes = parse_bytes_option("-b", args->minbytes);
-    const Bytes maxbytes = parse_bytes_option("-e", args->maxbytes);
-    // A factor never leaves 0 B, so -b 0 measures 0 B and then sweeps on from 1 B: the empty call
-    // (pure per-call overhead) and the sizes in one run.
-    auto sizes =
-        size_sweep(minbytes.count() == 0 ? Bytes(std::min<std::uint64_t>(1, maxbytes.count())) : minbytes,
-                   maxbytes, args->factor);
-    if (minbytes.count() == 0 && maxbytes.count() > 0) sizes.insert(sizes.begin(), 0);
-    const coll::Collective c = parse_collective(args->coll.collective);
-    const coll::AlgoOptions options = to_algo_options(args->coll);
-    if (args->p2p && (args->in_place_only || args->out_of_place_only)) {
-      throw std::invalid_argument("--inplace/--outplace apply to collectives, not to --p2p");
-    }
-    const verbs::LaunchInfo launch =
-        verbs::detect_launch(args->rank, args->world, args->root, verbs::process_environment());
-    verbs::TransportOptions topt;
-    topt.device = args->device;
-    topt.port = static_cast<std::uint8_t>(args->port);
-    topt.gid_index = args->gid_index;
-    topt.timeout = timeout;
-    const verbs::IterationCounts counts{args->warmup, args->iters, args->check};
-
-    std::unique_ptr<verbs::Bootstrap> boot;
-    try {
-      boot = std::make_unique<verbs::Bootstrap>(launch, timeout);
-      if (args->p2p) {
-        run_p2p(*args, *boot, topt, sizes, counts, out, exit_code);
-      } else {
-        run_collective(*args, *boot, topt, sizes, counts, c, options, out, exit_code);
-      }
-    } catch (const verbs::RunError& e) {
-      if (boot) boot->abort(e.what());
-      err << "fabtwin run: error: " << e.what() << "\n";
-      exit_code = kExitRunFailed;
-    } catch (const std::exception& e) {
-      // Bad input found late (a device, an algorithm for this rank count) stops every rank, not one.
-      if (boot) boot->abort("rank " + std::to_string(launch.rank) + ": " + e.what());
-      throw;
-    }
-  });
+  add_run_options(*cmd, *args);
+  cmd->callback([args, &out, &err, &exit_code] { run_command(*args, out, err, exit_code); });
 }
 
 }  // namespace fabtwin::cli

@@ -92,6 +92,11 @@ class Importer {
   ResultFile run(std::istream& in, nlohmann::json provenance);
 
  private:
+  // Reads every line, then refuses a log that is not a whole nccl-tests run.
+  void read(std::istream& in);
+  ResultFile build(nlohmann::json provenance);
+  void add_rows(ResultFile& f, coll::Collective c, std::int32_t ranks);
+
   void header_line(int n, const std::string& line);
   void table_header(int n, const std::vector<std::string>& cols);
   void data_row(int n, const std::string& line, const std::vector<std::string>& t);
@@ -343,6 +348,11 @@ Timing Importer::timing(const ParsedRow& r, const ParsedTiming& t, coll::Collect
 }
 
 ResultFile Importer::run(std::istream& in, nlohmann::json provenance) {
+  read(in);
+  return build(std::move(provenance));
+}
+
+void Importer::read(std::istream& in) {
   std::string line;
   int n = 0;
   bool any_text = false;
@@ -395,6 +405,42 @@ ResultFile Importer::run(std::istream& in, nlohmann::json provenance) {
          "the log ends before nccl-tests' \"# Avg bus bandwidth\" line: the run was cut short or the "
          "file is truncated (--allow-partial imports the rows it has)");
   }
+}
+
+void Importer::add_rows(ResultFile& f, coll::Collective c, std::int32_t ranks) {
+  for (const ParsedRow& r : rows_) {
+    if (r.type != f.run.dtype || r.redop != f.run.op) {
+      fail(r.line, "rows of several types or operations (" + f.run.dtype + "/" + f.run.op + " and " + r.type +
+                       "/" + r.redop + "; a run with -d all or -o all?): choose one with --dtype and --op");
+    }
+    const auto elem = element_size(r.type);
+    if (!elem) fail(r.line, "unknown data type \"" + r.type + "\"");
+    const std::uint64_t per_rank = count_is_whole_size(c) ? 1 : static_cast<std::uint64_t>(ranks);
+    if (r.count * *elem * per_rank != r.size) {
+      fail(r.line, "count " + std::to_string(r.count) + " of " + r.type + " does not make size " +
+                       std::to_string(r.size) + " for " + coll::to_string(c) + " over " +
+                       std::to_string(ranks) + " ranks");
+    }
+    if (!f.rows.empty() && r.size <= f.rows.back().size_bytes) {
+      fail(r.line, "size " + std::to_string(r.size) + " does not grow after " +
+                       std::to_string(f.rows.back().size_bytes) + " (two runs in one log?)");
+    }
+    if (r.size == 0) continue;  // nccl-tests runs size 0 with -b 0; it has no bandwidth
+    Row row;
+    row.size_bytes = r.size;
+    row.count = r.count;
+    row.dtype = r.type;
+    row.op = r.redop;
+    row.root = r.root;
+    row.algorithm = f.run.algorithm;
+    row.backend = f.run.backend;
+    row.timing = timing(r, r.out_of_place, c, ranks, "out-of-place");
+    row.in_place = timing(r, r.in_place, c, ranks, "in-place");
+    f.rows.push_back(std::move(row));
+  }
+}
+
+ResultFile Importer::build(nlohmann::json provenance) {
   const auto ranks = static_cast<std::int32_t>(ranks_.size());
   const coll::Collective c = decide_collective(rows_);
 
@@ -430,36 +476,7 @@ ResultFile Importer::run(std::istream& in, nlohmann::json provenance) {
                           {"complete", finished_}};
   f.provenance = provenance;
 
-  for (const ParsedRow& r : rows_) {
-    if (r.type != f.run.dtype || r.redop != f.run.op) {
-      fail(r.line, "rows of several types or operations (" + f.run.dtype + "/" + f.run.op + " and " + r.type +
-                       "/" + r.redop + "; a run with -d all or -o all?): choose one with --dtype and --op");
-    }
-    const auto elem = element_size(r.type);
-    if (!elem) fail(r.line, "unknown data type \"" + r.type + "\"");
-    const std::uint64_t per_rank = count_is_whole_size(c) ? 1 : static_cast<std::uint64_t>(ranks);
-    if (r.count * *elem * per_rank != r.size) {
-      fail(r.line, "count " + std::to_string(r.count) + " of " + r.type + " does not make size " +
-                       std::to_string(r.size) + " for " + coll::to_string(c) + " over " +
-                       std::to_string(ranks) + " ranks");
-    }
-    if (!f.rows.empty() && r.size <= f.rows.back().size_bytes) {
-      fail(r.line, "size " + std::to_string(r.size) + " does not grow after " +
-                       std::to_string(f.rows.back().size_bytes) + " (two runs in one log?)");
-    }
-    if (r.size == 0) continue;  // nccl-tests runs size 0 with -b 0; it has no bandwidth
-    Row row;
-    row.size_bytes = r.size;
-    row.count = r.count;
-    row.dtype = r.type;
-    row.op = r.redop;
-    row.root = r.root;
-    row.algorithm = f.run.algorithm;
-    row.backend = f.run.backend;
-    row.timing = timing(r, r.out_of_place, c, ranks, "out-of-place");
-    row.in_place = timing(r, r.in_place, c, ranks, "in-place");
-    f.rows.push_back(std::move(row));
-  }
+  add_rows(f, c, ranks);
   if (f.rows.empty()) fail(0, "every row has size 0: nothing to import");
   return f;
 }
