@@ -74,7 +74,8 @@ ReferenceBackend::ReferenceBackend(const Plan& plan, std::vector<RankBuffers>& b
     offsets_.push_back(offsets);
     if (in_place_) {
       b.output.resize(std::max(offsets.first + rp.input_bytes, offsets.second + rp.output_bytes));
-      std::memcpy(b.output.data() + offsets.first, b.input.data(), rp.input_bytes);
+      // An empty vector's data() may be null, which memcpy must not see even for zero bytes.
+      if (rp.input_bytes > 0) std::memcpy(b.output.data() + offsets.first, b.input.data(), rp.input_bytes);
     } else {
       b.output.resize(rp.output_bytes);
     }
