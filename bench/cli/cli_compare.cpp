@@ -14,9 +14,9 @@
 #include "fabtwin/coll/algorithms.hpp"
 #include "fabtwin/experiment/experiment.hpp"
 #include "fabtwin/results/calibration.hpp"
-#include "fabtwin/topo/generators.hpp"
 #include "fabtwin/results/compare.hpp"
 #include "fabtwin/results/gnuplot.hpp"
+#include "fabtwin/topo/generators.hpp"
 #include "options.hpp"
 
 namespace fabtwin::cli {
@@ -94,9 +94,11 @@ std::optional<std::array<std::uint64_t, 3>> sweep_of(const std::vector<std::uint
 std::string algorithm_for(const results::ResultFile& measured, const CompareArgs& a, std::ostream& out) {
   if (!a.algo.empty()) return a.algo;
   const auto known = coll::algorithms_for(parse_collective(measured.run.collective));
-  if (std::find(known.begin(), known.end(), measured.run.algorithm) != known.end()) return measured.run.algorithm;
+  if (std::find(known.begin(), known.end(), measured.run.algorithm) != known.end())
+    return measured.run.algorithm;
   out << "# note: " << measured.origin << " ran algorithm \"" << measured.run.algorithm
-      << "\", which fabtwin does not model: simulating --algo auto (the fastest per size); choose with --algo\n";
+      << "\", which fabtwin does not model: simulating --algo auto (the fastest per size); choose with "
+         "--algo\n";
   return "auto";
 }
 
@@ -124,10 +126,10 @@ experiment::Scenario scenario_for(const results::ResultFile& measured, const std
 
 // The `fabtwin sim` command line that reproduces the simulation of `s`.
 std::string sim_command(const experiment::Scenario& s, const CompareArgs& a) {
-  std::string line = std::string("fabtwin sim --backend ") + experiment::to_string(s.backend) + " --topology " +
-                     a.topology + " --algo " + s.algorithm + " --ranks " + std::to_string(s.ranks) +
-                     " --collective " + coll::to_string(s.collective) + " --dtype " + coll::to_string(s.options.dtype) +
-                     " --seed " + std::to_string(s.seed);
+  std::string line = std::string("fabtwin sim --backend ") + experiment::to_string(s.backend) +
+                     " --topology " + a.topology + " --algo " + s.algorithm + " --ranks " +
+                     std::to_string(s.ranks) + " --collective " + coll::to_string(s.collective) +
+                     " --dtype " + coll::to_string(s.options.dtype) + " --seed " + std::to_string(s.seed);
   const auto sweep = sweep_of(s.sizes);
   if (sweep) {
     line += " -b " + std::to_string((*sweep)[0]) + " -e " + std::to_string((*sweep)[1]) + " -f " +
@@ -146,7 +148,6 @@ results::ResultFile simulate(const results::ResultFile& measured, const std::str
   const experiment::Scenario s = scenario_for(measured, backend, algorithm_for(measured, a, out), a);
   out << "# simulating: " << sim_command(s, a) << "\n";
   try {
-    experiment::check_algorithm(s);
     results::ResultFile f = experiment::run(s).results;
     results::write_results(dir.file("sim-" + backend + "-0.json"), f);
     return f;
@@ -154,8 +155,10 @@ results::ResultFile simulate(const results::ResultFile& measured, const std::str
     // The simulated fabric could not deliver the collective: a result, reported as one.
     throw backend::SimulationFailed("--simulate with backend " + backend + ": " + e.what());
   } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument("--simulate with backend " + backend + ": the measured run's scenario cannot be "
-                                "simulated: " + e.what());
+    throw std::invalid_argument("--simulate with backend " + backend +
+                                ": the measured run's scenario cannot be "
+                                "simulated: " +
+                                e.what());
   }
 }
 

@@ -275,15 +275,8 @@ void run_collective(const RunArgs& args, verbs::Bootstrap& boot, const verbs::Tr
       const auto m = verbs::measure_collective(transport, plan, in_place, counts, args.seed);
       results[in_place ? 1 : 0] = combine(boot, m, what);
     }
-    std::uint64_t count = plan.count;
-    if (c == coll::Collective::reduce_scatter || c == coll::Collective::all_gather ||
-        c == coll::Collective::all_to_all) {
-      count = plan.count / static_cast<std::uint64_t>(world);
-    }
-    const bool reduces = c == coll::Collective::all_reduce || c == coll::Collective::reduce_scatter ||
-                         c == coll::Collective::reduce;
-    const std::int32_t root_rank =
-        c == coll::Collective::broadcast || c == coll::Collective::reduce ? plan.root : -1;
+    // The size's columns as its results row has them (count per call, op "none" without a reduction).
+    results::Row row = results::row_of(plan, world, "verbs", Seconds(0));
     std::string line;
     for (int mode = 0; mode < 2; ++mode) {
       const auto& r = results[mode];
@@ -309,16 +302,15 @@ void run_collective(const RunArgs& args, verbs::Bootstrap& boot, const verbs::Tr
         t.wrong = r.wrong;
         return t;
       };
-      results::Row row = results::row_of(plan, world, "verbs", results[primary]->time);
       row.timing = measured(primary);
       if (primary == 0 && results[1]) row.in_place = measured(1);
-      file.rows.push_back(std::move(row));
+      file.rows.push_back(row);
     }
     if (table) {
       char head[128];
       std::snprintf(head, sizeof head, "%12llu %13llu %9s %7s %5d",
-                    static_cast<unsigned long long>(plan.size_bytes), static_cast<unsigned long long>(count),
-                    coll::to_string(plan.dtype), reduces ? coll::to_string(plan.op) : "none", root_rank);
+                    static_cast<unsigned long long>(row.size_bytes),
+                    static_cast<unsigned long long>(row.count), row.dtype.c_str(), row.op.c_str(), row.root);
       out << head << line << "\n" << std::flush;
     }
   }

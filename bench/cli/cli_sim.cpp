@@ -65,19 +65,12 @@ void print_header(std::ostream& out, const experiment::Scenario& s, std::int32_t
 
 // Refusals that depend on the whole scenario, before anything runs.
 void check_scenario(const experiment::Scenario& s, const SimArgs& a, std::int32_t ranks) {
-  experiment::check_algorithm(s);
+  experiment::check_scenario(s);
   if (s.sizes.front() == 0) {
     throw std::invalid_argument(
         "-b/--minbytes must be at least 1 byte: a zero-byte collective has no bandwidth");
   }
-  if (!experiment::needs_round_model(s, s.sizes.back())) return;
-  if (s.backend == experiment::BackendKind::packet) {
-    throw std::invalid_argument("--backend packet over " + std::to_string(ranks) + " ranks: the " +
-                                s.algorithm +
-                                " plan is too large to build and the packet model needs one (use --backend "
-                                "analytic or fewer --ranks)");
-  }
-  if (!a.trace.empty()) {
+  if (!a.trace.empty() && experiment::needs_round_model(s, s.sizes.back())) {
     throw std::invalid_argument("--trace needs a plan, and over " + std::to_string(ranks) + " ranks " +
                                 s.algorithm + " is predicted by its round model (use fewer --ranks)");
   }

@@ -256,8 +256,7 @@ VerifyResult verify_plan(const Plan& plan, std::uint64_t seed, bool in_place) {
   const std::size_t es = element_size(plan.dtype);
   // Every rank checks against the same reductions: compute each once, not once per rank.
   std::vector<Expected> reductions;
-  if (plan.collective == Collective::all_reduce || plan.collective == Collective::reduce ||
-      plan.collective == Collective::reduce_scatter) {
+  if (has_reduction(plan.collective)) {
     const std::uint64_t elements = plan.ranks[0].input_bytes / es;
     reductions.reserve(elements);
     for (std::uint64_t i = 0; i < elements; ++i) reductions.push_back(oracle.reduced(i));

@@ -17,13 +17,11 @@ Row row_of(const coll::Plan& plan, std::int32_t ranks, const std::string& backen
   const coll::Collective c = plan.collective;
   const bool per_rank = c == coll::Collective::reduce_scatter || c == coll::Collective::all_gather ||
                         c == coll::Collective::all_to_all;
-  const bool reduces = c == coll::Collective::all_reduce || c == coll::Collective::reduce_scatter ||
-                       c == coll::Collective::reduce;
   Row row;
   row.size_bytes = plan.size_bytes;
   row.count = per_rank ? plan.count / static_cast<std::uint64_t>(ranks) : plan.count;
   row.dtype = coll::to_string(plan.dtype);
-  row.op = reduces ? coll::to_string(plan.op) : "none";
+  row.op = coll::has_reduction(c) ? coll::to_string(plan.op) : "none";
   row.root = plan.root;
   row.algorithm = plan.algorithm;
   row.backend = backend;

@@ -8,6 +8,14 @@
 
 namespace fabtwin::experiment {
 
+namespace {
+
+std::invalid_argument packet_needs_a_plan(std::int32_t ranks, const std::string& algorithm) {
+  return std::invalid_argument("--backend packet over " + std::to_string(ranks) + " ranks: the " + algorithm +
+                               " plan is too large to build and the packet model needs one (use --backend "
+                               "analytic or fewer --ranks)");
+}
+
 void check_algorithm(const Scenario& s) {
   if (find_strategy(s.algorithm) != nullptr) return;
   const auto known = coll::algorithms_for(s.collective);
@@ -21,23 +29,16 @@ void check_algorithm(const Scenario& s) {
                               " algorithm \"" + s.algorithm + "\" (known: " + list + ")");
 }
 
-namespace {
-
 SizeRun run_size(const Scenario& s, const Candidate& c, const packet::PacketConfig& config) {
   const StrategyInfo* strategy = find_strategy(s.algorithm);
   Evaluation e = strategy != nullptr ? strategy->choose(c) : evaluate(s.algorithm, c);
   SizeRun sr;
   Seconds time = e.time;
   if (e.rounds) {
-    if (s.backend == BackendKind::packet) {
-      throw std::invalid_argument("--backend packet over " + std::to_string(c.group.ranks) + " ranks: the " +
-                                  e.algorithm +
-                                  " plan is too large to build and the packet model needs one " +
-                                  "(use --backend analytic or fewer --ranks)");
-    }
+    // A strategy may pick an algorithm past its plan: only the analytic model has round forms.
+    if (s.backend == BackendKind::packet) throw packet_needs_a_plan(c.group.ranks, e.algorithm);
     sr.model = e.algorithm + "-rounds";
-    const coll::RoundPlan rp = coll::make_round_plan(s.collective, e.algorithm, c.group, c.size, s.options);
-    sr.row = results::row_of(rp.summary(), c.group.ranks, to_string(s.backend), time);
+    sr.row = results::row_of(e.round_plan->summary(), c.group.ranks, to_string(s.backend), time);
     return sr;
   }
   const coll::Plan& plan = *e.plan;
@@ -66,9 +67,16 @@ bool needs_round_model(const Scenario& s, std::uint64_t size) {
          coll::has_round_form(s.collective, s.algorithm);
 }
 
-Outcome run(const Scenario& s, const Hooks& hooks) {
+void check_scenario(const Scenario& s) {
   check_algorithm(s);
   if (s.sizes.empty()) throw std::invalid_argument("the scenario has no sizes");
+  if (s.backend == BackendKind::packet && needs_round_model(s, s.sizes.back())) {
+    throw packet_needs_a_plan(resolve_ranks(s.ranks, &s.topology, 0), s.algorithm);
+  }
+}
+
+Outcome run(const Scenario& s, const Hooks& hooks) {
+  check_scenario(s);
   const std::int32_t ranks = resolve_ranks(s.ranks, &s.topology, 0);
   const coll::Group group = make_group(ranks, &s.topology, 0);
   const topo::Router router(s.topology);

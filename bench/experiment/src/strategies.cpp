@@ -11,8 +11,8 @@ Evaluation evaluate(const std::string& algorithm, const Candidate& c) {
   const double steps = coll::estimate_plan_steps(c.collective, algorithm, c.group.ranks, c.size, c.options);
   if (steps > kRoundModelSteps) {
     // make_round_plan refuses an algorithm without a round form, naming those that have one.
-    const coll::RoundPlan rp = coll::make_round_plan(c.collective, algorithm, c.group, c.size, c.options);
-    e.rounds = analytic::predict_rounds(rp, c.router, c.costs);
+    e.round_plan = coll::make_round_plan(c.collective, algorithm, c.group, c.size, c.options);
+    e.rounds = analytic::predict_rounds(*e.round_plan, c.router, c.costs);
     e.time = e.rounds->time;
     return e;
   }

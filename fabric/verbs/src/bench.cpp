@@ -22,11 +22,6 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-bool reduces(coll::Collective c) {
-  return c == coll::Collective::all_reduce || c == coll::Collective::reduce ||
-         c == coll::Collective::reduce_scatter;
-}
-
 double reduced(const coll::Plan& plan, std::uint64_t seed, std::uint64_t index) {
   double acc = input_value(plan, seed, 0, index);
   for (std::int32_t r = 1; r < plan.rank_count(); ++r) {
@@ -44,7 +39,8 @@ std::byte pattern_byte(std::int32_t rank, std::uint64_t i) {
 double input_value(const coll::Plan& plan, std::uint64_t seed, std::int32_t rank, std::uint64_t index) {
   const std::uint64_t h =
       splitmix64(seed * 0x9e3779b97f4a7c15ull ^ splitmix64(static_cast<std::uint64_t>(rank) << 40 ^ index));
-  if (!reduces(plan.collective)) return static_cast<double>(static_cast<std::int64_t>(h % 201) - 100);
+  if (!coll::has_reduction(plan.collective))
+    return static_cast<double>(static_cast<std::int64_t>(h % 201) - 100);
   switch (plan.op) {
     case coll::ReduceOp::sum:
       // |sum| <= 2 x ranks stays exact even in bfloat16 (8 significant bits) up to 128 ranks.

@@ -20,6 +20,10 @@ const char* to_string(Collective c);
 const char* to_string(StepKind k);
 const char* to_string(BufferKind b);
 std::optional<Collective> collective_from_string(const std::string& s);
+// Whether the collective combines ranks' data with a reduction (nccl-tests prints redop "none" otherwise).
+constexpr bool has_reduction(Collective c) {
+  return c == Collective::all_reduce || c == Collective::reduce_scatter || c == Collective::reduce;
+}
 
 struct Region {
   BufferKind buffer = BufferKind::output;

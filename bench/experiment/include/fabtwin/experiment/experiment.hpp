@@ -59,9 +59,10 @@ struct Hooks {
 // backend::SimulationFailed when the simulated fabric cannot deliver.
 Outcome run(const Scenario& scenario, const Hooks& hooks = {});
 
-// Throws std::invalid_argument when the scenario's algorithm is neither an algorithm of its collective
-// nor a strategy, listing both.
-void check_algorithm(const Scenario& scenario);
+// Throws std::invalid_argument, before anything runs, when the scenario's algorithm is neither an
+// algorithm of its collective nor a strategy (listing both), or when the packet backend is asked for a
+// plan too large to build. run() checks this too.
+void check_scenario(const Scenario& scenario);
 
 // Whether `size` is past what a plan can hold for the scenario's algorithm, so that the round model
 // answers (only the analytic backend has one). False for strategies, which decide per candidate.

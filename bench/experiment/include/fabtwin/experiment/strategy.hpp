@@ -34,6 +34,7 @@ struct Evaluation {
   Seconds time;
   std::optional<coll::Plan> plan;
   std::optional<analytic::Prediction> prediction;
+  std::optional<coll::RoundPlan> round_plan;  // with `rounds`, what the round model evaluated
   std::optional<analytic::RoundEstimate> rounds;
 };
 
