@@ -239,6 +239,44 @@ TEST_F(ResultsCli, CalibrateThenSimWithTheCalibration) {
   EXPECT_NE(not_a_sweep.err.find("not a point-to-point sweep"), std::string::npos) << not_a_sweep.err;
 }
 
+// Results and history files are exchanged between people and CI jobs: no string in them may end a
+// gnuplot string and start a command (a `!` line runs a shell), whatever field it is in.
+TEST_F(ResultsCli, PlotsRunNothingFromTheFilesTheyDraw) {
+  const std::string base = sim("base.json", {"--algo", "ring", "-b", "1KiB", "-e", "64KiB", "-f", "4"});
+  std::ifstream in(base);
+  const nlohmann::json clean = nlohmann::json::parse(in);
+  int n = 0;
+  for (const std::string& attack :
+       {std::string("x\n!touch MARK\n"), std::string("x'\n!touch MARK\n'"), std::string("x\r!touch MARK\r"),
+        std::string("`touch MARK`"), std::string("' . system('touch MARK') . '"),
+        std::string("\" @x ! ;\n")}) {
+    const std::string mark = path("pwned" + std::to_string(++n));
+    std::string text = attack;
+    for (std::size_t at; (at = text.find("MARK")) != std::string::npos;) text.replace(at, 4, mark);
+    nlohmann::json j = clean;
+    j["run"]["backend"] = text;
+    j["run"]["algorithm"] = text;
+    for (const char* key : {"host", "git_revision", "topology", "device"}) j["provenance"][key] = text;
+    for (auto& row : j["rows"]) {
+      row["algorithm"] = text;
+      row["backend"] = text;
+    }
+    const std::string hostile = path("hostile" + std::to_string(n) + ".json");
+    std::ofstream(hostile) << j.dump();
+    const auto cmp = fabtwin({"compare", hostile, base, "--plot", path("cmp" + std::to_string(n) + ".svg")});
+    EXPECT_EQ(cmp.code, 0) << cmp.err;
+    const std::string history = path("history" + std::to_string(n) + ".jsonl");
+    for (int run = 0; run < 2; ++run)
+      fabtwin({"check", "--baseline", hostile, hostile, "--history", history});
+    const auto trend =
+        fabtwin({"check", "--trend", history, "--plot", path("trend" + std::to_string(n) + ".svg")});
+    EXPECT_EQ(trend.code, 0) << trend.err;
+    EXPECT_FALSE(fs::exists(mark)) << "a plot ran a command from " << j.dump();
+    EXPECT_TRUE(fs::exists(path("cmp" + std::to_string(n) + ".svg")));
+    EXPECT_TRUE(fs::exists(path("trend" + std::to_string(n) + ".svg")));
+  }
+}
+
 TEST_F(ResultsCli, CheckExitCodesHistoryAndTrend) {
   const std::vector<std::string> scenario = {"--algo", "ring", "-b", "1KiB", "-e", "1MiB", "-f", "4"};
   const std::string base = sim("base.json", scenario);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -20,11 +21,29 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// gnuplot single-quoted strings: a quote is written twice, nothing else is special.
+// Text from an input as a gnuplot single-quoted string. Backquotes, system() and @ stay literal inside
+// one; a line break would end it and start a new command (a `!` line runs a shell), so control
+// characters become spaces. gnuplot 5.4 mis-reads doubled quotes (a string starting with one, or two
+// in a row, loses text or fails to parse), so a quote is written as the typographic apostrophe.
 std::string quoted(const std::string& s) {
   std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\'') {
+      out += "\u2019";
+    } else {
+      out += (u < 0x20 || u == 0x7f) ? ' ' : c;
+    }
+  }
   return out + "'";
+}
+
+// A revision as a data-file label: only what a git revision is made of, so that a quote or a line
+// break in a history record cannot shift the columns gnuplot reads.
+std::string data_label(const std::string& s) {
+  std::string out;
+  for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ? c : '?';
+  return out.empty() ? "?" : out;
 }
 
 // A private scratch folder removed on every path out.
@@ -174,7 +193,7 @@ void plot_trend(const std::vector<Trend>& trends, const std::string& path, std::
     data.precision(10);
     for (std::size_t i = 0; i < t.points.size(); ++i) {
       const auto& p = t.points[i];
-      std::string rev = p.revision.empty() ? "?" : p.revision.substr(0, 8);
+      const std::string rev = data_label(p.revision.substr(0, 8));
       // Column 3 flags runs whose check failed, so they stand out on the curves.
       data << i + 1 << ' ' << '"' << rev << '"' << ' ' << (p.status == "fail" ? 1 : 0);
       for (auto s : sizes) {
