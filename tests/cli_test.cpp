@@ -76,7 +76,9 @@ TEST(Cli, SimAutoSaysWhichAlgorithmWonEachSize) {
   const auto rows = nlohmann::json::parse(r.out).at("rows");
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_NE(rows[0].at("algorithm"), "ring");  // latency-bound: fewer rounds win
-  EXPECT_EQ(rows[2].at("algorithm"), "hierarchical");
+  // Bandwidth-bound on a rail fabric: an algorithm that crosses hosts on every rail wins, not a flat ring.
+  EXPECT_TRUE(rows[2].at("algorithm") == "hierarchical" || rows[2].at("algorithm") == "nccl-ring")
+      << rows[2].at("algorithm");
 }
 
 TEST(Cli, SimAtClusterScaleUsesTheRingRoundModel) {

@@ -118,18 +118,20 @@ std::vector<std::size_t> marks_of(const PlanBuilder& b, const std::vector<std::i
 
 // One ring phase. In round k member i forwards a chunk of segment i-k-1 (reduce-scatter, which then
 // reduces what lands into its own copy) or i-k (all-gather, which receives in place) to member i+1.
+// A member's receive of a chunk waits for its receive `window` rounds earlier (the connection's
+// buffer slots); every round lands in a region of its own, so more than one slot is safe.
 std::vector<Deps> ring_phase(PlanBuilder& b, const std::vector<std::int32_t>& group, BufferKind buf,
                              const std::vector<Span>& segs, std::int32_t chunks,
-                             const std::vector<Deps>& entry, bool reduce) {
+                             const std::vector<Deps>& entry, bool reduce, std::size_t window) {
   const std::size_t m = group.size();
   const auto marks = marks_of(b, group);
   const auto pieces = chunk_segments(segs, chunks, b.elem());
   // forwarded[i][c]: the step that finished the chunk c member i sends next (its last reduce, or its
-  // last receive); received[i][c]: member i's previous receive of chunk c. Only the first round
+  // last receive); received[i][c][k]: member i's receive of chunk c in round k. Only the first round
   // waits on `entry` directly; later rounds inherit it through these chains, which keeps dependency
   // lists short when `entry` is a whole previous phase.
   std::vector<std::vector<StepIndex>> forwarded(m, std::vector<StepIndex>(chunks));
-  std::vector<std::vector<StepIndex>> received(m, std::vector<StepIndex>(chunks));
+  std::vector<std::vector<std::vector<StepIndex>>> received(m, std::vector<std::vector<StepIndex>>(chunks));
   const std::int64_t shift = reduce ? 1 : 0;
   for (std::size_t k = 0; k + 1 < m; ++k) {
     std::vector<std::vector<StepIndex>> next(m, std::vector<StepIndex>(chunks));
@@ -141,10 +143,11 @@ std::vector<Deps> ring_phase(PlanBuilder& b, const std::vector<std::int32_t>& gr
         const Region region{buf, piece.offset, piece.bytes};
         const Region landing = reduce ? b.scratch(group[to], piece.bytes) : region;
         Deps send_deps = k == 0 ? entry[i] : Deps{forwarded[i][c]};
-        Deps recv_deps = k == 0 ? entry[to] : Deps{received[to][c]};
+        auto& history = received[to][c];
+        Deps recv_deps = k == 0 ? entry[to] : Deps{history[k >= window ? k - window : 0]};
         const auto t =
             b.transfer(group[i], region, std::move(send_deps), group[to], landing, std::move(recv_deps));
-        received[to][c] = t.recv;
+        history.push_back(t.recv);
         next[to][c] = reduce ? b.reduce(group[to], region, landing, {t.recv}) : t.recv;
       }
     }
@@ -157,14 +160,14 @@ std::vector<Deps> ring_phase(PlanBuilder& b, const std::vector<std::int32_t>& gr
 
 std::vector<Deps> ring_reduce_scatter(PlanBuilder& b, const std::vector<std::int32_t>& group, BufferKind buf,
                                       const std::vector<Span>& segs, std::int32_t chunks,
-                                      const std::vector<Deps>& entry) {
-  return ring_phase(b, group, buf, segs, chunks, entry, true);
+                                      const std::vector<Deps>& entry, std::size_t window) {
+  return ring_phase(b, group, buf, segs, chunks, entry, true, window);
 }
 
 std::vector<Deps> ring_all_gather(PlanBuilder& b, const std::vector<std::int32_t>& group, BufferKind buf,
                                   const std::vector<Span>& segs, std::int32_t chunks,
-                                  const std::vector<Deps>& entry) {
-  return ring_phase(b, group, buf, segs, chunks, entry, false);
+                                  const std::vector<Deps>& entry, std::size_t window) {
+  return ring_phase(b, group, buf, segs, chunks, entry, false, window);
 }
 
 }  // namespace fabtwin::coll::detail

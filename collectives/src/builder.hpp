@@ -59,12 +59,13 @@ Deps join(Deps a, const Deps& b);
 // Ring primitives over `group` (global ranks in ring order). `segs` cut the work region (in `buf`,
 // same offsets on every member) into group.size() segments. entry[i] gates every step of member i.
 // Reduce-scatter leaves member i owning the fully reduced segment i; all-gather starts from that
-// state. Both return, per member, the steps that end the phase on it.
+// state. Both return, per member, the steps that end the phase on it. `window` is how many rounds a
+// member may receive ahead on one chunk (1: each receive waits for the previous one).
 std::vector<Deps> ring_reduce_scatter(PlanBuilder& b, const std::vector<std::int32_t>& group, BufferKind buf,
                                       const std::vector<Span>& segs, std::int32_t chunks,
-                                      const std::vector<Deps>& entry);
+                                      const std::vector<Deps>& entry, std::size_t window = 1);
 std::vector<Deps> ring_all_gather(PlanBuilder& b, const std::vector<std::int32_t>& group, BufferKind buf,
                                   const std::vector<Span>& segs, std::int32_t chunks,
-                                  const std::vector<Deps>& entry);
+                                  const std::vector<Deps>& entry, std::size_t window = 1);
 
 }  // namespace fabtwin::coll::detail

@@ -99,6 +99,11 @@ std::uint64_t plan_hash(const Plan& plan) {
   f.add(static_cast<std::uint64_t>(plan.op));
   f.add(static_cast<std::uint64_t>(plan.root));
   f.add(plan.count);
+  // Only plans that carry a protocol hash it, so the textbook plans keep the digests they had.
+  if (!plan.protocol.empty()) {
+    for (char c : plan.protocol.name) f.add(static_cast<std::uint64_t>(c));
+    f.add(static_cast<std::uint64_t>(plan.channels));
+  }
   for (const auto& rp : plan.ranks) {
     f.add(rp.input_bytes);
     f.add(rp.output_bytes);

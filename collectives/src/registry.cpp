@@ -1,5 +1,6 @@
 // The algorithm registry: which builder serves which (collective, algorithm), how large its plan grows,
 // and whether it has a compact round form for scales where the plan is too large to build.
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <sstream>
@@ -14,19 +15,22 @@ namespace fabtwin::coll {
 using namespace detail;
 
 Group Group::flat(std::int32_t ranks) {
-  return Group{ranks, {}};
+  return Group{ranks, {}, {}};
 }
 
 Group Group::uniform(std::int32_t ranks, std::int32_t ranks_per_host) {
   if (ranks_per_host < 1) throw std::invalid_argument("ranks per host must be at least 1");
-  Group g{ranks, {}};
+  Group g{ranks, {}, {}};
   for (std::int32_t r = 0; r < ranks; ++r) g.host_of_rank.push_back(r / ranks_per_host);
   return g;
 }
 
 Group Group::from_topology(const topo::Topology& t) {
-  Group g{t.rank_count(), {}};
-  for (std::int32_t r = 0; r < t.rank_count(); ++r) g.host_of_rank.push_back(t.host_of_rank(r));
+  Group g{t.rank_count(), {}, {}};
+  for (std::int32_t r = 0; r < t.rank_count(); ++r) {
+    g.host_of_rank.push_back(t.host_of_rank(r));
+    g.nic_of_rank.push_back(t.nodes.at(t.ranks[r].nic).local);
+  }
   return g;
 }
 
@@ -41,10 +45,18 @@ constexpr double kMaxPlanSteps = 1e8;
 
 // How a builder's step count grows with the ranks: every rank talks to every other (rings and direct
 // exchanges carry n segments through n ranks), or each rank takes part in log2(n) rounds.
-enum class Growth { quadratic, n_log_n };
+enum class Growth { quadratic, n_log_n, channels_quadratic };
 
 double estimated_steps(Growth growth, std::int32_t n, std::uint64_t size_bytes, const AlgoOptions& options) {
   const double ranks = n;
+  if (growth == Growth::channels_quadratic) {
+    // NCCL's ring: a quadratic ring per channel, chunked by the protocol's 2 MiB Simple steps.
+    const double channels = options.channels > 0 ? options.channels : 16.0;
+    const double segment = std::max(1.0, static_cast<double>(size_bytes) / ranks / channels);
+    const double chunks = options.chunks > 0 ? options.chunks
+                                             : std::clamp(std::ceil(segment / (2 << 20)), 1.0, double{kMaxChunks});
+    return 5.0 * ranks * ranks * chunks * channels;
+  }
   const double per_rank = std::max(1.0, static_cast<double>(size_bytes) / ranks);
   const double chunks = options.chunks > 0
                             ? options.chunks
@@ -90,6 +102,11 @@ const std::vector<Entry>& registry() {
       {{Collective::all_reduce, "direct",
         "every rank reduces its slice from all others, then sends it to all"},
        allreduce_direct},
+      {{Collective::all_reduce, "nccl-ring",
+        "NCCL's Ring: one rail-aligned ring per channel, its protocol's pipeline and latencies"},
+       allreduce_nccl_ring,
+       Growth::channels_quadratic,
+       all_reduce_nccl_ring_rounds},
       {{Collective::reduce_scatter, "ring", "ring reduce-scatter, chunked and pipelined"},
        reduce_scatter_ring},
       {{Collective::reduce_scatter, "direct", "every rank sends each block to its owner"},
@@ -168,6 +185,10 @@ void check_group(Collective c, const Group& group, const AlgoOptions& options) {
   if (n < 1) throw std::invalid_argument("a collective needs at least 1 rank, got " + std::to_string(n));
   if (!group.host_of_rank.empty() && static_cast<std::int32_t>(group.host_of_rank.size()) != n) {
     throw std::invalid_argument("group: host_of_rank has " + std::to_string(group.host_of_rank.size()) +
+                                " entries for " + std::to_string(n) + " ranks");
+  }
+  if (!group.nic_of_rank.empty() && static_cast<std::int32_t>(group.nic_of_rank.size()) != n) {
+    throw std::invalid_argument("group: nic_of_rank has " + std::to_string(group.nic_of_rank.size()) +
                                 " entries for " + std::to_string(n) + " ranks");
   }
   if ((c == Collective::broadcast || c == Collective::reduce) && (options.root < 0 || options.root >= n)) {
@@ -283,7 +304,10 @@ RoundPlan make_round_plan(Collective c, const std::string& algorithm, const Grou
   rp.dtype = options.dtype;
   rp.op = options.op;
   const RoundContext rc{group, options, group.ranks, elem, rp.count};
-  rp.phases = entry.rounds(rc).phases;
+  RoundPlan built = entry.rounds(rc);
+  rp.phases = std::move(built.phases);
+  rp.protocol = std::move(built.protocol);
+  rp.channels = built.channels;
   return rp;
 }
 

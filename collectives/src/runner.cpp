@@ -32,7 +32,8 @@ RunResult run_ranks(const Plan& plan, Backend& backend, std::int32_t only) {
       if (steps[i].deps.empty()) initial.push_back({r, i});
     }
   }
-  for (const StepRef& ref : initial) backend.post(ref, Seconds(0));
+  // The protocol's fixed cost of a call (kernel launch and setup) delays every first step alike.
+  for (const StepRef& ref : initial) backend.post(ref, plan.protocol.call);
 
   RunResult result;
   result.trace.reserve(total);

@@ -1,5 +1,7 @@
 #include "fabtwin/topo/io.hpp"
 
+#include "fabtwin/topo/node.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -39,8 +41,12 @@ json to_json(const Topology& t) {
   for (const RankPlacement& r : t.ranks) {
     ranks.push_back({{"rank", r.rank}, {"gpu", t.nodes.at(r.gpu).name}, {"nic", t.nodes.at(r.nic).name}});
   }
-  return {{"format", kTopologyFormat}, {"version", kTopologyFormatVersion}, {"name", t.name},
-          {"nodes", std::move(nodes)}, {"links", std::move(links)},         {"ranks", std::move(ranks)}};
+  json out = {{"format", kTopologyFormat}, {"version", kTopologyFormatVersion}, {"name", t.name}};
+  if (!t.gpu.empty()) out["gpu"] = t.gpu;
+  out["nodes"] = std::move(nodes);
+  out["links"] = std::move(links);
+  out["ranks"] = std::move(ranks);
+  return out;
 }
 
 namespace {
@@ -179,7 +185,7 @@ class Reader {
   }
 
   Topology read(const json& j) {
-    expect_object(j, "", {"format", "version", "name", "nodes", "links", "ranks"});
+    expect_object(j, "", {"format", "version", "name", "gpu", "nodes", "links", "ranks"});
     const std::string format = string_field(j, "", "format", " (add \"format\": \"fabtwin-topology\")");
     if (format != kTopologyFormat) {
       fail("format",
@@ -192,6 +198,11 @@ class Reader {
     }
     Topology t;
     t.name = j.contains("name") ? string_field(j, "", "name") : origin_;
+    if (j.contains("gpu")) {
+      t.gpu = string_field(j, "", "gpu");
+      if (find_gpu_model(t.gpu) == nullptr)
+        fail("gpu", "unknown GPU \"" + t.gpu + "\" (accepted: " + gpu_model_names() + ", or leave it out)");
+    }
     read_nodes(required(j, "", "nodes", " (an array of {\"name\", \"kind\", ...})"), t);
     read_links(required(j, "", "links", " (an array of {\"a\", \"b\", \"bandwidth\", ...})"), t);
     if (j.contains("ranks")) {

@@ -30,6 +30,7 @@ coll::Group make_group(std::int32_t ranks, const topo::Topology* topology, std::
     coll::Group g = coll::Group::from_topology(*topology);
     g.ranks = ranks;
     g.host_of_rank.resize(ranks);
+    g.nic_of_rank.resize(ranks);
     return g;
   }
   return ranks_per_host > 0 ? coll::Group::uniform(ranks, ranks_per_host) : coll::Group::flat(ranks);

@@ -1,6 +1,7 @@
 #include "fabtwin/analytic/analytic.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
 
 #include "fabtwin/topo/wire.hpp"
@@ -37,6 +38,7 @@ AnalyticBackend::AnalyticBackend(const coll::Plan& plan, const topo::Router& rou
   const auto& transfers = rendezvous_.transfers();
   path_of_.resize(transfers.size());
   timing_.resize(transfers.size());
+  wire_bytes_.resize(transfers.size());
   for (std::size_t t = 0; t < transfers.size(); ++t) {
     const coll::StepRef s = transfers[t].send;
     const std::int32_t dst = transfers[t].recv.rank;
@@ -45,9 +47,12 @@ AnalyticBackend::AnalyticBackend(const coll::Plan& plan, const topo::Router& rou
     if (it == paths_.end())
       it = paths_.emplace(key, router.rank_path(s.rank, dst, key, params_.ecmp_seed)).first;
     path_of_[t] = &it->second;
-    const Bytes payload(transfers[t].bytes);
+    const bool crosses_hosts = topology.host_of_rank(s.rank) != topology.host_of_rank(dst);
+    const auto cost = backend::message_cost(plan.protocol, transfers[t].bytes, crosses_hosts, params_.endpoint);
+    const Bytes payload(cost.wire_bytes);
     Timing& timing = timing_[t];
-    timing.latency = params_.endpoint.per_message;
+    wire_bytes_[t] = cost.wire_bytes;
+    timing.latency = cost.fixed;
     timing.serialisation = it->second.empty() ? params_.endpoint.copy_time(payload) : Seconds(0);
     for (const auto& hop : it->second) {
       timing.latency += links[hop.link].latency;
@@ -73,14 +78,19 @@ void AnalyticBackend::post(coll::StepRef ref, Seconds ready) {
 void AnalyticBackend::admit(std::uint32_t index) {
   const backend::Transfer& t = rendezvous_.transfer(index);
   const auto& links = router_.topology().links;
-  const Bytes payload(t.bytes);
-  Seconds start = t.start;
-  for (const auto& hop : *path_of_[index]) start = std::max(start, lane_free_[lane(hop)]);
+  const Bytes payload(wire_bytes_[index]);
+  // Every lane serves its transfers in arrival order on its own: a transfer is done once the last lane
+  // of its path has carried it, so a lane free early does not idle while another one drains.
+  Seconds first = Seconds(std::numeric_limits<double>::infinity());
+  Seconds drained = t.start + timing_[index].serialisation;
   for (const auto& hop : *path_of_[index]) {
     const std::uint32_t l = lane(hop);
-    lane_free_[l] = start + topo::wire_time(payload, links[hop.link]);
+    const Seconds begin = std::max(t.start, lane_free_[l]);
+    first = std::min(first, begin);
+    lane_free_[l] = begin + topo::wire_time(payload, links[hop.link]);
+    drained = std::max(drained, lane_free_[l]);
     LinkLoad& load = loads_[l];
-    load.bytes += t.bytes;
+    load.bytes += wire_bytes_[index];
     ++load.transfers;
     // Queue depth as the transfer was admitted: reservations on this lane not yet finished.
     auto& busy = lane_busy_until_[l];
@@ -88,7 +98,8 @@ void AnalyticBackend::admit(std::uint32_t index) {
     busy.push_back(lane_free_[l]);
     load.max_queued = std::max<std::uint32_t>(load.max_queued, static_cast<std::uint32_t>(busy.size()));
   }
-  const Seconds end = start + timing_[index].latency + timing_[index].serialisation;
+  const Seconds start = path_of_[index]->empty() ? t.start : first;
+  const Seconds end = drained + timing_[index].latency;
   push({end, start, t.send});
   push({end, start, t.recv});
 }

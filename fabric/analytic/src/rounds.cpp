@@ -21,10 +21,12 @@ struct Round {
   LinkLoad busiest;
 };
 
-Round evaluate_round(const coll::RoundPhase& phase, const topo::Router& router, const CostParams& params,
-                     std::map<std::pair<std::int32_t, std::int32_t>, topo::Path>& paths) {
+Round evaluate_round(const coll::RoundPhase& phase, const coll::Protocol& protocol, const topo::Router& router,
+                     const CostParams& params, std::map<std::pair<std::int32_t, std::int32_t>, topo::Path>& paths) {
+  const auto& topology = router.topology();
   const auto& links = router.topology().links;
   std::vector<const topo::Path*> path_of(phase.flows.size());
+  std::vector<backend::MessageCost> cost(phase.flows.size());
   std::vector<double> drain(links.size() * 2, 0.0);
   std::vector<std::uint32_t> flows_on(links.size() * 2, 0);
   for (std::size_t f = 0; f < phase.flows.size(); ++f) {
@@ -38,14 +40,16 @@ Round evaluate_round(const coll::RoundPhase& phase, const topo::Router& router, 
                .first;
     }
     path_of[f] = &it->second;
+    const bool crosses = topology.host_of_rank(flow.from) != topology.host_of_rank(flow.to);
+    cost[f] = backend::message_cost(protocol, flow.bytes, crosses, params.endpoint);
     for (const auto& hop : it->second) {
-      drain[lane(hop)] += topo::wire_time(Bytes(flow.bytes), links[hop.link]).count();
+      drain[lane(hop)] += topo::wire_time(Bytes(cost[f].wire_bytes), links[hop.link]).count();
       ++flows_on[lane(hop)];
     }
   }
   Round round;
   for (std::size_t f = 0; f < phase.flows.size(); ++f) {
-    Seconds latency = params.endpoint.per_message;
+    Seconds latency = cost[f].fixed;
     double slowest = 0.0;
     for (const auto& hop : *path_of[f]) {
       const std::uint32_t l = lane(hop);
@@ -72,8 +76,9 @@ RoundEstimate predict_rounds(const coll::RoundPlan& plan, const topo::Router& ro
   }
   std::map<std::pair<std::int32_t, std::int32_t>, topo::Path> paths;
   RoundEstimate est;
+  est.time = plan.protocol.call;
   for (const auto& phase : plan.phases) {
-    const Round round = evaluate_round(phase, router, params, paths);
+    const Round round = evaluate_round(phase, plan.protocol, router, params, paths);
     const Seconds local = params.endpoint.reduce_time(Bytes(phase.reduce_bytes)) +
                           params.endpoint.copy_time(Bytes(phase.copy_bytes));
     est.time += (round.transfers + local) * static_cast<double>(phase.repeat);

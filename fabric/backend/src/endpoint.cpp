@@ -1,5 +1,7 @@
 #include "fabtwin/backend/endpoint.hpp"
 
+#include <cmath>
+
 namespace fabtwin::backend {
 
 Seconds local_step_time(const coll::Step& step, const EndpointCosts& costs) {
@@ -13,6 +15,17 @@ Seconds local_step_time(const coll::Step& step, const EndpointCosts& costs) {
       break;
   }
   return Seconds(0);
+}
+
+}  // namespace fabtwin::backend
+
+namespace fabtwin::backend {
+
+MessageCost message_cost(const coll::Protocol& protocol, std::uint64_t payload, bool crosses_hosts,
+                         const EndpointCosts& costs) {
+  if (protocol.empty()) return {costs.per_message, payload};
+  const double wire = std::ceil(static_cast<double>(payload) / protocol.payload_fraction);
+  return {crosses_hosts ? protocol.network_hop : protocol.intra_hop, static_cast<std::uint64_t>(wire)};
 }
 
 }  // namespace fabtwin::backend

@@ -108,6 +108,7 @@ class PacketBackend::Impl final : private QueuePair::Owner {
   QueuePairs qps_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<std::uint32_t> qp_of_transfer_;
+  std::vector<std::uint64_t> wire_bytes_;  // per transfer, with its protocol's framing
   std::vector<coll::Completion> done_;
   std::int64_t last_completion_ps_ = 0;
   bool watchdog_pending_ = false;
@@ -177,6 +178,7 @@ void PacketBackend::Impl::open_queue_pairs() {
   const std::size_t n = static_cast<std::size_t>(plan_.rank_count());
   std::vector<std::uint32_t> qp_of_pair(n * n, UINT32_MAX);
   qp_of_transfer_.reserve(rendezvous_.transfers().size());
+  wire_bytes_.assign(rendezvous_.transfers().size(), 0);
   for (const auto& t : rendezvous_.transfers()) {
     std::uint32_t& q = qp_of_pair[static_cast<std::size_t>(t.send.rank) * n + t.recv.rank];
     if (q == UINT32_MAX) {
@@ -239,13 +241,16 @@ void PacketBackend::Impl::post(coll::StepRef ref, Seconds ready) {
   }
   const auto index = rendezvous_.arrive(ref, ready);
   if (!index) return;
-  const Seconds start = rendezvous_.transfer(*index).start;
-  const std::int64_t at = std::max<std::int64_t>(ps_of(start + config_.endpoint.per_message) - now_ps(), 0);
+  const backend::Transfer& t = rendezvous_.transfer(*index);
+  const bool crosses = topology_.host_of_rank(t.send.rank) != topology_.host_of_rank(t.recv.rank);
+  const auto cost = backend::message_cost(plan_.protocol, t.bytes, crosses, config_.endpoint);
+  wire_bytes_[*index] = cost.wire_bytes;
+  const std::int64_t at = std::max<std::int64_t>(ps_of(t.start + cost.fixed) - now_ps(), 0);
   ns3::Simulator::Schedule(ns3::PicoSeconds(at), &Impl::start_message, this, *index);
 }
 
 void PacketBackend::Impl::start_message(std::uint32_t index) {
-  qps_[qp_of_transfer_[index]]->add_message(index, rendezvous_.transfer(index).bytes);
+  qps_[qp_of_transfer_[index]]->add_message(index, wire_bytes_[index]);
 }
 
 std::string PacketBackend::Impl::stuck_summary() const {

@@ -14,10 +14,12 @@ struct Topology;
 
 namespace fabtwin::coll {
 
-// Who takes part: rank count and, for topology-aware algorithms, which host each rank sits on.
+// Who takes part: rank count and, for topology-aware algorithms, which host each rank sits on and
+// which of its host's NICs it sends through.
 struct Group {
   std::int32_t ranks = 1;
   std::vector<std::int32_t> host_of_rank;  // empty: every rank on its own host
+  std::vector<std::int32_t> nic_of_rank;   // local index of the rank's NIC; empty: one NIC per rank
 
   static Group flat(std::int32_t ranks);
   static Group uniform(std::int32_t ranks, std::int32_t ranks_per_host);
@@ -32,6 +34,10 @@ struct AlgoOptions {
   // Pipelining depth: each segment moves as this many chunks. 0 = pick from the size (about
   // kDefaultChunkBytes per chunk, at most kMaxChunks).
   std::int32_t chunks = 0;
+  // NCCL's algorithms: the protocol (simple, ll, ll128; empty: simple) and the channels (0: as NCCL
+  // derives them from the NICs of a host and the size).
+  std::string protocol;
+  std::int32_t channels = 0;
 };
 
 inline constexpr std::uint64_t kDefaultChunkBytes = 1ull << 20;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fabtwin/coll/datatype.hpp"
+#include "fabtwin/units.hpp"
 
 namespace fabtwin::coll {
 
@@ -70,6 +71,19 @@ struct TransferKeyHash {
   }
 };
 
+// How a plan's transfers travel, as NCCL's protocols (Simple, LL, LL128) differ: the fraction of the
+// bytes on the wire that is payload, and fixed costs once per call and per transfer, inside a host or
+// across the network. Every timed backend charges these instead of its endpoint's per-message cost; a
+// plan whose protocol has no name is charged the endpoint costs only (the textbook algorithms).
+struct Protocol {
+  std::string name;
+  double payload_fraction = 1.0;
+  Seconds call{0};
+  Seconds intra_hop{0};
+  Seconds network_hop{0};
+  bool empty() const { return name.empty(); }
+};
+
 struct RankPlan {
   std::vector<Step> steps;
   std::uint64_t input_bytes = 0;
@@ -85,6 +99,8 @@ struct Plan {
   std::int32_t root = 0;
   std::uint64_t count = 0;       // elements, as nccl-tests counts them for this collective
   std::uint64_t size_bytes = 0;  // nccl-tests "size": count * element size
+  Protocol protocol;
+  std::int32_t channels = 1;  // independent slices of the buffer, each run by its own ring or tree
   std::vector<RankPlan> ranks;
 
   std::int32_t rank_count() const { return static_cast<std::int32_t>(ranks.size()); }

@@ -34,6 +34,8 @@ struct RoundPlan {
   std::uint64_t count = 0;
   DataType dtype = DataType::float32;
   ReduceOp op = ReduceOp::sum;
+  Protocol protocol;
+  std::int32_t channels = 1;
   std::vector<RoundPhase> phases;
 
   // The plan's header fields (collective, algorithm, sizes, types), with no steps: what a results row
@@ -47,6 +49,8 @@ struct RoundPlan {
     p.dtype = dtype;
     p.op = op;
     p.root = -1;
+    p.protocol = protocol;
+    p.channels = channels;
     return p;
   }
 };

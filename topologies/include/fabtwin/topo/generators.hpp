@@ -10,7 +10,11 @@ namespace fabtwin::topo {
 
 // Parameters every generator accepts. Host-internal links default to an H100-class node.
 struct CommonParams {
-  std::int32_t gpus_per_host = 1;  // one NIC per GPU
+  std::int32_t gpus_per_host = 1;
+  // Compute NICs per host: 0 means one per GPU. Fewer than the GPUs are shared (GPU i uses NIC
+  // i / (gpus / nics)); the count must divide the GPUs.
+  std::int32_t nics_per_host = 0;
+  std::string gpu;  // GPU model (topo/node.hpp), recorded in the topology; empty when not said
   BitsPerSecond speed{400e9};      // every network link
   Seconds latency{1e-6};           // every network link
   Bytes mtu{4096};
@@ -20,6 +24,8 @@ struct CommonParams {
   BitsPerSecond pcie_speed{512e9};  // PCIe Gen5 x16, per direction
   Seconds pcie_latency{0.5e-6};
   std::int32_t planes = 1;  // identical network planes; NIC i of a host joins plane i % planes
+
+  std::int32_t nics() const { return nics_per_host > 0 ? nics_per_host : gpus_per_host; }
 };
 
 // Al-Fares k-ary fat-tree: k pods of k/2 edge and k/2 aggregation switches, (k/2)^2 cores, k^3/4 NICs.
@@ -62,7 +68,9 @@ Topology make_rail(const RailParams& p);
 //   fat-tree:tiers=2,hosts=64[,hosts_per_leaf=8][,oversub=2]
 //   rail:hosts=64,gpus=8,hosts_per_leaf=32[,oversub=1]
 //   rail-only:hosts=64,gpus=8,hosts_per_leaf=32
-// with common keys gpus, speed, latency, mtu, layer (roce|ib), nvlink, pcie, planes;
+// with common keys gpus, nics, gpu (a100|h100|b200|gb200), node (dgx-h100|...), speed, latency, mtu,
+// layer (roce|ib), nvlink, pcie, planes; node= sets gpu, gpus, nics, speed and layer, gpu= sets nvlink
+// and pcie, and a key given explicitly overrides either;
 // anything ending in .json is read as a topology file. Throws std::invalid_argument naming the key.
 Topology topology_from_spec(const std::string& spec);
 

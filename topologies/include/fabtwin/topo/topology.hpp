@@ -49,6 +49,7 @@ struct RankPlacement {
 
 struct Topology {
   std::string name;  // e.g. "fat-tree:k=8" or the file it came from
+  std::string gpu;   // the GPU model of its hosts (topo/node.hpp), empty when not said
   std::vector<Node> nodes;
   std::vector<Link> links;
   std::vector<RankPlacement> ranks;

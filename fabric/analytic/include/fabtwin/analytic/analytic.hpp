@@ -63,6 +63,7 @@ class AnalyticBackend final : public coll::Backend {
   CostParams params_;
   backend::Rendezvous rendezvous_;
   std::vector<Timing> timing_;
+  std::vector<std::uint64_t> wire_bytes_;  // per transfer, with its protocol's framing
   std::vector<LinkLoad> loads_;
   std::vector<const topo::Path*> path_of_;
   std::vector<Seconds> lane_free_;                     // per link direction: when it is next free
