@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include "fabtwin/coll/nccl.hpp"
+
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -63,6 +65,13 @@ void add_collective_options(CLI::App& cmd, CollectiveOptions& o) {
   cmd.add_option("--chunks", o.chunks, "pipelining depth per segment (0: from the size)")
       ->check(CLI::Range(0, 1 << 16))
       ->capture_default_str();
+  cmd.add_option("--proto", o.proto,
+                 "NCCL protocol of the nccl-* algorithms: simple, ll, ll128, or auto for NCCL's tuner's pick")
+      ->capture_default_str();
+  cmd.add_option("--channels", o.channels,
+                 "channels of the nccl-* algorithms (0: as NCCL derives them from the NICs and the size)")
+      ->check(CLI::Range(0, 64))
+      ->capture_default_str();
 }
 
 coll::Collective parse_collective(const std::string& text) {
@@ -89,6 +98,12 @@ coll::AlgoOptions to_algo_options(const CollectiveOptions& o) {
   a.op = *op;
   a.root = o.root;
   a.chunks = o.chunks;
+  if (o.proto != "auto") {
+    const auto p = coll::nccl::proto_from_string(o.proto);
+    if (!p) throw std::invalid_argument("--proto: unknown protocol \"" + o.proto + "\" (use simple, ll, ll128 or auto)");
+    a.protocol = coll::nccl::to_string(*p);
+  }
+  a.channels = o.channels;
   return a;
 }
 

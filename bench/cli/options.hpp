@@ -30,6 +30,8 @@ struct CollectiveOptions {
   std::string op = "sum";
   std::int32_t root = 0;
   std::int32_t chunks = 0;
+  std::string proto = "auto";
+  std::int32_t channels = 0;
 };
 
 void add_collective_options(CLI::App& cmd, CollectiveOptions& o);

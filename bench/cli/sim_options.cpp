@@ -8,6 +8,7 @@
 #include <limits>
 #include <ostream>
 
+#include "fabtwin/experiment/strategy.hpp"
 #include "fabtwin/results/calibration.hpp"
 #include "fabtwin/topo/generators.hpp"
 
@@ -140,7 +141,10 @@ SimArgs::SimArgs() : topology(topo::kDefaultTopologySpec) {
 
 void add_sim_options(CLI::App& cmd, SimArgs& a) {
   cmd.add_option("-t,--topology", a.topology, "fabric (preset or .json)")->capture_default_str();
-  cmd.add_option("-a,--algo", a.algo, "algorithm, or auto for the fastest per size")->capture_default_str();
+  cmd.add_option("-a,--algo", a.algo,
+                 "algorithm (case-insensitive; NCCL_ALGO's Ring is nccl-ring), auto for the fastest per size, "
+                 "or nccl for NCCL's tuner")
+      ->capture_default_str();
   cmd.add_option("-n,--ranks", a.ranks, "ranks (default: every rank the topology places)")
       ->check(CLI::Range(1, std::numeric_limits<std::int32_t>::max()));
   cmd.add_option("-b,--minbytes", a.minbytes, "smallest size")->capture_default_str();
@@ -167,7 +171,7 @@ experiment::Scenario make_scenario(const CLI::App& cmd, const SimArgs& a, std::o
   experiment::Scenario s;
   s.collective = parse_collective(a.coll.collective);
   s.options = to_algo_options(a.coll);
-  s.algorithm = a.algo;
+  s.algorithm = experiment::canonical_algorithm(a.algo);
   s.ranks = a.ranks;
   s.sizes = size_sweep(parse_bytes_option("-b/--minbytes", a.minbytes),
                        parse_bytes_option("-e/--maxbytes", a.maxbytes), a.factor);

@@ -26,6 +26,10 @@ Row row_of(const coll::Plan& plan, std::int32_t ranks, const std::string& backen
   row.algorithm = plan.algorithm;
   row.backend = backend;
   row.timing = timing_of(c, ranks, plan.size_bytes, time);
+  if (!plan.protocol.empty()) {
+    row.extra["protocol"] = plan.protocol.name;
+    row.extra["channels"] = plan.channels;
+  }
   return row;
 }
 

@@ -30,8 +30,7 @@ void check_algorithm(const Scenario& s) {
 }
 
 SizeRun run_size(const Scenario& s, const Candidate& c, const packet::PacketConfig& config) {
-  const StrategyInfo* strategy = find_strategy(s.algorithm);
-  Evaluation e = strategy != nullptr ? strategy->choose(c) : evaluate(s.algorithm, c);
+  Evaluation e = choose(s.algorithm, c);
   SizeRun sr;
   Seconds time = e.time;
   if (e.rounds) {
@@ -39,6 +38,7 @@ SizeRun run_size(const Scenario& s, const Candidate& c, const packet::PacketConf
     if (s.backend == BackendKind::packet) throw packet_needs_a_plan(c.group.ranks, e.algorithm);
     sr.model = e.algorithm + "-rounds";
     sr.row = results::row_of(e.round_plan->summary(), c.group.ranks, to_string(s.backend), time);
+    if (e.nccl_model_us) sr.row.extra["nccl_model_us"] = *e.nccl_model_us;
     return sr;
   }
   const coll::Plan& plan = *e.plan;
@@ -54,6 +54,7 @@ SizeRun run_size(const Scenario& s, const Candidate& c, const packet::PacketConf
     sr.model = "plan";
   }
   sr.row = results::row_of(plan, c.group.ranks, to_string(s.backend), time);
+  if (e.nccl_model_us) sr.row.extra["nccl_model_us"] = *e.nccl_model_us;
   if (sr.fabric) sr.row.extra["fabric"] = fabric_json(*sr.fabric, s.topology);
   return sr;
 }

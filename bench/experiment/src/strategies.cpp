@@ -3,6 +3,10 @@
 
 #include "fabtwin/experiment/strategy.hpp"
 
+#include <cctype>
+
+#include "fabtwin/experiment/nccl_tuner.hpp"
+
 namespace fabtwin::experiment {
 
 Evaluation evaluate(const std::string& algorithm, const Candidate& c) {
@@ -44,9 +48,53 @@ Evaluation fastest(const Candidate& c) {
   return std::move(*best);
 }
 
+using coll::nccl::Algo;
+using coll::nccl::Proto;
+
+// NCCL's algorithms that the library builds as plans.
+const char* plan_of(Algo a) {
+  switch (a) {
+    case Algo::ring:
+      return "nccl-ring";
+    default:
+      return nullptr;
+  }
+}
+
+// NCCL's pick among `algos` (every protocol unless the options name one), built and predicted.
+Evaluation nccl_tuned(const Candidate& c, const std::vector<Algo>& algos) {
+  if (c.collective != coll::Collective::all_reduce) {
+    throw std::invalid_argument("NCCL's algorithms are modelled for all_reduce only; use a textbook algorithm "
+                                "for " + std::string(coll::to_string(c.collective)));
+  }
+  const NcclSystem sys = nccl_system(c.router.topology(), c.group);
+  std::vector<Proto> protos = {Proto::ll, Proto::ll128, Proto::simple};
+  if (!c.options.protocol.empty()) {
+    const auto p = coll::nccl::proto_from_string(c.options.protocol);
+    if (!p) throw std::invalid_argument("unknown protocol \"" + c.options.protocol + "\" (accepted: simple, ll, ll128, auto)");
+    protos = {*p};
+  }
+  const NcclChoice pick = nccl_choose(sys, algos, protos, c.size);
+  coll::AlgoOptions tuned = c.options;
+  tuned.protocol = coll::nccl::to_string(pick.proto);
+  Evaluation e = evaluate(plan_of(pick.algo), Candidate{c.collective, c.group, c.size, tuned, c.router, c.costs});
+  e.nccl_model_us = pick.model_time_us;
+  return e;
+}
+
+Evaluation nccl_default(const Candidate& c) {
+  std::vector<Algo> built;
+  for (Algo a : {Algo::tree, Algo::ring, Algo::collnet_direct, Algo::collnet_chain, Algo::nvls, Algo::nvls_tree}) {
+    if (plan_of(a) != nullptr) built.push_back(a);
+  }
+  return nccl_tuned(c, built);
+}
+
 std::vector<StrategyInfo>& registry() {
   static std::vector<StrategyInfo> r = {
-      {"auto", "the fastest algorithm per size by the analytic model", fastest}};
+      {"auto", "the fastest algorithm per size by the analytic model", fastest},
+      {"nccl", "what NCCL's tuner picks per size (algorithm, protocol, channels) by its own cost model; "
+               "of its algorithms, Ring is built so far", nccl_default}};
   return r;
 }
 
@@ -74,6 +122,25 @@ const StrategyInfo* find_strategy(const std::string& name) {
     if (s.name == name) return &s;
   }
   return nullptr;
+}
+
+Evaluation choose(const std::string& name, const Candidate& c) {
+  if (const StrategyInfo* s = find_strategy(name)) return s->choose(c);
+  if (name == plan_of(Algo::ring) && c.options.protocol.empty()) return nccl_tuned(c, {Algo::ring});
+  return evaluate(name, c);
+}
+
+std::string canonical_algorithm(const std::string& name) {
+  std::string lower;
+  for (char ch : name) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (lower != name) {
+    if (lower == "ring") return "nccl-ring";
+    if (lower == "tree") return "nccl-tree";
+  }
+  if (lower == "nvlstree") return "nvls-tree";
+  if (lower == "collnetdirect") return "collnet-direct";
+  if (lower == "collnetchain") return "collnet-chain";
+  return lower;
 }
 
 const std::vector<StrategyInfo>& strategies() {

@@ -61,8 +61,13 @@ void allreduce_nccl_ring(Context& cx) {
   Plan& plan = cx.b.plan();
   plan.protocol = ring_protocol(s.proto, cx.group);
   plan.channels = static_cast<std::int32_t>(s.orders.size());
-  const auto entry = copy_input_to_output(cx, bytes);
   for (std::size_t c = 0; c < s.orders.size(); ++c) {
+    // NCCL reads the input in its first step; each channel copying its own slice is the nearest a plan
+    // that reduces in place comes, without a whole-buffer copy before any transfer starts.
+    std::vector<Deps> entry(cx.n);
+    for (std::int32_t r = 0; r < cx.n; ++r) {
+      entry[r] = {cx.b.copy(r, in_region(s.slices[c]), out_region(s.slices[c]), {})};
+    }
     const auto segs = split_elements(s.slices[c].offset, s.slices[c].bytes / cx.elem, cx.n, cx.elem);
     const std::int32_t chunks = ring_chunks(cx.opt, s.proto, segs.front().bytes, cx.elem);
     const std::size_t window = slots_ahead(s.proto, segs.front().bytes / static_cast<std::uint64_t>(chunks));

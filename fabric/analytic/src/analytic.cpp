@@ -48,7 +48,10 @@ AnalyticBackend::AnalyticBackend(const coll::Plan& plan, const topo::Router& rou
       it = paths_.emplace(key, router.rank_path(s.rank, dst, key, params_.ecmp_seed)).first;
     path_of_[t] = &it->second;
     const bool crosses_hosts = topology.host_of_rank(s.rank) != topology.host_of_rank(dst);
-    const auto cost = backend::message_cost(plan.protocol, transfers[t].bytes, crosses_hosts, params_.endpoint);
+    Seconds path_latency(0);
+    for (const auto& hop : it->second) path_latency += links[hop.link].latency;
+    const auto cost =
+        backend::message_cost(plan.protocol, transfers[t].bytes, crosses_hosts, path_latency, params_.endpoint);
     const Bytes payload(cost.wire_bytes);
     Timing& timing = timing_[t];
     wire_bytes_[t] = cost.wire_bytes;

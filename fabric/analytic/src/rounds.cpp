@@ -41,7 +41,9 @@ Round evaluate_round(const coll::RoundPhase& phase, const coll::Protocol& protoc
     }
     path_of[f] = &it->second;
     const bool crosses = topology.host_of_rank(flow.from) != topology.host_of_rank(flow.to);
-    cost[f] = backend::message_cost(protocol, flow.bytes, crosses, params.endpoint);
+    Seconds path_latency(0);
+    for (const auto& hop : it->second) path_latency += links[hop.link].latency;
+    cost[f] = backend::message_cost(protocol, flow.bytes, crosses, path_latency, params.endpoint);
     for (const auto& hop : it->second) {
       drain[lane(hop)] += topo::wire_time(Bytes(cost[f].wire_bytes), links[hop.link]).count();
       ++flows_on[lane(hop)];

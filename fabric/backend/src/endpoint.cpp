@@ -1,5 +1,6 @@
 #include "fabtwin/backend/endpoint.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace fabtwin::backend {
@@ -22,10 +23,11 @@ Seconds local_step_time(const coll::Step& step, const EndpointCosts& costs) {
 namespace fabtwin::backend {
 
 MessageCost message_cost(const coll::Protocol& protocol, std::uint64_t payload, bool crosses_hosts,
-                         const EndpointCosts& costs) {
+                         Seconds path_latency, const EndpointCosts& costs) {
   if (protocol.empty()) return {costs.per_message, payload};
   const double wire = std::ceil(static_cast<double>(payload) / protocol.payload_fraction);
-  return {crosses_hosts ? protocol.network_hop : protocol.intra_hop, static_cast<std::uint64_t>(wire)};
+  const Seconds hop = crosses_hosts ? protocol.network_hop : protocol.intra_hop;
+  return {std::max(Seconds(0), hop - path_latency), static_cast<std::uint64_t>(wire)};
 }
 
 }  // namespace fabtwin::backend

@@ -243,7 +243,11 @@ void PacketBackend::Impl::post(coll::StepRef ref, Seconds ready) {
   if (!index) return;
   const backend::Transfer& t = rendezvous_.transfer(*index);
   const bool crosses = topology_.host_of_rank(t.send.rank) != topology_.host_of_rank(t.recv.rank);
-  const auto cost = backend::message_cost(plan_.protocol, t.bytes, crosses, config_.endpoint);
+  Seconds path_latency(0);
+  for (const auto& hop : routes_.route(qps_[qp_of_transfer_[*index]]->route()).hops) {
+    path_latency += topology_.links[hop.link].latency;
+  }
+  const auto cost = backend::message_cost(plan_.protocol, t.bytes, crosses, path_latency, config_.endpoint);
   wire_bytes_[*index] = cost.wire_bytes;
   const std::int64_t at = std::max<std::int64_t>(ps_of(t.start + cost.fixed) - now_ps(), 0);
   ns3::Simulator::Schedule(ns3::PicoSeconds(at), &Impl::start_message, this, *index);

@@ -36,6 +36,7 @@ struct Evaluation {
   std::optional<analytic::Prediction> prediction;
   std::optional<coll::RoundPlan> round_plan;  // with `rounds`, what the round model evaluated
   std::optional<analytic::RoundEstimate> rounds;
+  std::optional<double> nccl_model_us;  // NCCL's own estimate, where its tuner picked the plan
 };
 
 // Builds, validates and predicts one algorithm (round model past kRoundModelSteps where it has one).
@@ -53,5 +54,14 @@ struct StrategyInfo {
 void register_strategy(StrategyInfo info);
 const StrategyInfo* find_strategy(const std::string& name);
 const std::vector<StrategyInfo>& strategies();
+
+// The algorithm or strategy `name` runs at one size: a registered strategy's pick; an NCCL algorithm
+// without a protocol given, with the protocol NCCL's tuner would give it (as NCCL_ALGO alone does);
+// otherwise the algorithm itself.
+Evaluation choose(const std::string& name, const Candidate& c);
+
+// NCCL_ALGO's spellings (Ring, Tree, NVLSTree, ...) as the library names them (nccl-ring, ...), and
+// any other name lower-cased; the textbook "ring" and "tree" keep their meaning.
+std::string canonical_algorithm(const std::string& name);
 
 }  // namespace fabtwin::experiment

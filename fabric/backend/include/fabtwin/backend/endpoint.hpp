@@ -18,15 +18,16 @@ struct EndpointCosts {
   Seconds copy_time(Bytes b) const { return transfer_time(b, copy_rate); }
 };
 
-// What one transfer costs beside the links it crosses: a fixed cost (its plan's protocol latency per
-// hop, inside a host or across the network; the endpoint's per-message cost for plans without a
-// protocol) and the bytes its protocol puts on the wire for `payload`.
+// What one transfer costs beside the links it crosses: a fixed cost and the bytes its protocol puts
+// on the wire for `payload`. Plans without a protocol pay the endpoint's per-message cost on top of the
+// path's link latencies (`path_latency`); a protocol's per-hop latency (inside a host or across the
+// network) was measured end to end, so it includes the links' own latency and only the rest is added.
 struct MessageCost {
   Seconds fixed;
   std::uint64_t wire_bytes = 0;
 };
 MessageCost message_cost(const coll::Protocol& protocol, std::uint64_t payload, bool crosses_hosts,
-                         const EndpointCosts& costs);
+                         Seconds path_latency, const EndpointCosts& costs);
 
 // How long a reduce or copy step takes at the rank's rate (zero for sends and receives, whose cost
 // is the fabric's).
