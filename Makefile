@@ -3,7 +3,7 @@ JOBS ?= 2
 CTEST_JOBS ?= 2
 FABTWIN := build/release/bench/fabtwin
 
-.PHONY: deps release asan demo test test-release test-asan baselines format clean
+.PHONY: deps release asan demo test test-release test-asan baselines fidelity format clean
 
 deps:
 	bash scripts/install-deps.sh
@@ -31,6 +31,11 @@ test-asan: asan
 	ctest --preset asan -j $(CTEST_JOBS)
 
 test: test-release test-asan
+
+# Published nccl-tests tables (FIDELITY_DIR) against the model: median and worst |busbw error|.
+FIDELITY_DIR ?= ../shared/fidelity
+fidelity: release
+	build/release/bench/fidelity bench/fidelity/tables.json $(FIDELITY_DIR) $(PACKET_MAX) $(DETAIL)
 
 # Rewrite results/baselines/*.json after an intended change to a simulator (review the diff).
 baselines: release

@@ -29,6 +29,9 @@ void add_import_command(CLI::App& app, std::ostream& out, int& exit_code) {
                   "all_reduce, ... when the log does not name its test (nccl-tests before 2.14)");
   cmd->add_option("--dtype", args->options.dtype, "keep the rows of this type (logs of -d all)");
   cmd->add_option("--op", args->options.op, "keep the rows of this reduction (logs of -o all)");
+  cmd->add_option("--ranks", args->options.ranks,
+                  "rank count of a log without nccl-tests' \"# Using devices\" list (a published table)")
+      ->check(CLI::Range(1, 1 << 24));
   cmd->add_flag("--allow-partial", args->options.allow_partial,
                 "import the rows of a log that ends before nccl-tests' summary");
   cmd->callback([args, &out, &exit_code] {

@@ -12,55 +12,13 @@
 
 #include "fabtwin/coll/metrics.hpp"
 #include "fabtwin/coll/plan.hpp"
+#include "nccl_tests_words.hpp"
 
 namespace fabtwin::results {
 
+using namespace nccl_words;
+
 namespace {
-
-const std::vector<std::string> kColumns = {"size",  "count",  "type", "redop", "root",  "time",  "algbw",
-                                           "busbw", "#wrong", "time", "algbw", "busbw", "#wrong"};
-
-std::vector<std::string> tokens(const std::string& line) {
-  std::istringstream in(line);
-  std::vector<std::string> out;
-  for (std::string t; in >> t;) out.push_back(t);
-  return out;
-}
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  const auto e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
-
-std::optional<std::uint64_t> element_size(const std::string& type) {
-  static const std::map<std::string, std::uint64_t> sizes = {
-      {"int8", 1},  {"uint8", 1},  {"f8e4m3", 1}, {"f8e5m2", 1}, {"half", 2},   {"bfloat16", 2},
-      {"int32", 4}, {"uint32", 4}, {"float", 4},  {"int64", 8},  {"uint64", 8}, {"double", 8}};
-  const auto it = sizes.find(type);
-  if (it == sizes.end()) return std::nullopt;
-  return it->second;
-}
-
-std::optional<coll::Collective> collective_of_binary(const std::string& binary) {
-  static const std::map<std::string, coll::Collective> names = {
-      {"all_reduce_perf", coll::Collective::all_reduce},
-      {"all_gather_perf", coll::Collective::all_gather},
-      {"reduce_scatter_perf", coll::Collective::reduce_scatter},
-      {"broadcast_perf", coll::Collective::broadcast},
-      {"reduce_perf", coll::Collective::reduce},
-      {"alltoall_perf", coll::Collective::all_to_all}};
-  const auto it = names.find(binary);
-  if (it == names.end()) return std::nullopt;
-  return it->second;
-}
-
-// Ranks' buffers are the whole size for these; the others print a per-rank count.
-bool count_is_whole_size(coll::Collective c) {
-  return c == coll::Collective::all_reduce || c == coll::Collective::broadcast ||
-         c == coll::Collective::reduce;
-}
 
 struct ParsedTiming {
   double time_us = 0;
@@ -99,7 +57,7 @@ class Importer {
 
   void header_line(int n, const std::string& line);
   void table_header(int n, const std::vector<std::string>& cols);
-  void data_row(int n, const std::string& line, const std::vector<std::string>& t);
+  void data_row(int n, const std::string& line, std::vector<std::string> t);
   coll::Collective decide_collective(const std::vector<ParsedRow>& rows) const;
   Timing timing(const ParsedRow& r, const ParsedTiming& t, coll::Collective c, std::int32_t ranks,
                 const char* which) const;
@@ -112,8 +70,14 @@ class Importer {
   std::string nccl_algo_;
   nlohmann::json settings_ = nlohmann::json::object();
   std::map<int, std::pair<std::string, std::string>> ranks_;  // rank -> (host, device)
+  std::int32_t rank_count() const {
+    return ranks_.empty() ? options_.ranks : static_cast<std::int32_t>(ranks_.size());
+  }
   bool saw_settings_ = false;
   bool in_table_ = false;
+  bool old_layout_ = false;  // kOldColumns
+  int cut_line_ = 0;         // a row that did not parse, dropped if it is the table's last
+  std::string cut_reason_;
   bool finished_ = false;
   std::vector<ParsedRow> rows_;
 };
@@ -200,7 +164,8 @@ void Importer::header_line(int n, const std::string& line) {
 }
 
 void Importer::table_header(int n, const std::vector<std::string>& cols) {
-  if (cols == kColumns) {
+  if (cols == kColumns || cols == kOldColumns) {
+    old_layout_ = cols == kOldColumns;
     if (in_table_ || !rows_.empty()) {
       fail(n, "a second table: the log holds several runs; split it and import each on its own");
     }
@@ -209,11 +174,6 @@ void Importer::table_header(int n, const std::vector<std::string>& cols) {
   }
   std::string got;
   for (const auto& c : cols) got += (got.empty() ? "" : " ") + c;
-  if (std::find(cols.begin(), cols.end(), "error") != cols.end()) {
-    fail(n, "this table layout (\"" + got +
-                "\") is from nccl-tests 2.10 or earlier; fabtwin reads the 2.11+ layout with \"root\" and "
-                "\"#wrong\" columns: rerun with a current nccl-tests");
-  }
   fail(
       n, "unknown nccl-tests table layout (\"" + got + "\"); fabtwin reads: " + [] {
         std::string s;
@@ -222,7 +182,13 @@ void Importer::table_header(int n, const std::vector<std::string>& cols) {
       }());
 }
 
-void Importer::data_row(int n, const std::string& line, const std::vector<std::string>& t) {
+void Importer::data_row(int n, const std::string& line, std::vector<std::string> t) {
+  if (old_layout_ && t.size() == kOldColumns.size()) {
+    // The old error column is a relative error, not a count of wrong elements: not a check we can
+    // carry, so the row is imported as unchecked, with every number as published.
+    t.insert(t.begin() + 4, "-1");
+    t[8] = t[12] = "N/A";
+  }
   if (t.size() != kColumns.size()) {
     fail(n, "table row with " + std::to_string(t.size()) + " fields, expected " +
                 std::to_string(kColumns.size()) + " (truncated line?): \"" + trim(line) + "\"");
@@ -294,7 +260,7 @@ coll::Collective Importer::decide_collective(const std::vector<ParsedRow>& rows)
   const bool reduces = r.redop != "none";
   const bool rooted = r.root >= 0;
   const std::uint64_t elem = element_size(r.type).value_or(1);
-  const auto ranks = static_cast<std::uint64_t>(ranks_.size());
+  const auto ranks = static_cast<std::uint64_t>(rank_count());
   if (reduces && rooted) return coll::Collective::reduce;
   if (!reduces && rooted) return coll::Collective::broadcast;
   if (reduces && ranks > 1) {
@@ -379,7 +345,15 @@ void Importer::read(std::istream& in) {
       continue;
     }
     if (in_table_ && !finished_ && std::isdigit(static_cast<unsigned char>(t[0]))) {
-      data_row(n, t, tokens(t));
+      if (cut_line_ != 0) fail(cut_line_, "a row cut short in the middle of the table: " + cut_reason_);
+      try {
+        data_row(n, t, tokens(t));
+      } catch (const InvalidResults& e) {
+        // A pasted table often ends in a line cut short; --allow-partial drops it, and only it.
+        if (!options_.allow_partial) throw;
+        cut_line_ = n;
+        cut_reason_ = e.what();
+      }
       continue;
     }
     // Anything else (launcher chatter, a shell prompt) is not nccl-tests' and carries no numbers we
@@ -390,8 +364,14 @@ void Importer::read(std::istream& in) {
     fail(0, "not an nccl-tests log: no \"# nThread ... nGpus ...\" line and no result table");
   }
   if (!in_table_) fail(0, "no result table (the run failed before its first size?)");
-  if (ranks_.empty()) {
-    fail(0, "no \"# Using devices\" rank list: the rank count, and so busbw, cannot be checked");
+  if (ranks_.empty() && options_.ranks <= 0) {
+    fail(0,
+         "no \"# Using devices\" rank list: the rank count, and so busbw, cannot be checked (pass "
+         "--ranks N with the number of ranks the run had)");
+  }
+  if (!ranks_.empty() && options_.ranks > 0 && static_cast<std::size_t>(options_.ranks) != ranks_.size()) {
+    fail(0, "--ranks " + std::to_string(options_.ranks) + " disagrees with the " +
+                std::to_string(ranks_.size()) + " ranks listed under \"# Using devices\"");
   }
   for (int r = 0; r < static_cast<int>(ranks_.size()); ++r) {
     if (!ranks_.count(r)) fail(0, "the \"# Using devices\" list skips rank " + std::to_string(r));
@@ -441,7 +421,7 @@ void Importer::add_rows(ResultFile& f, coll::Collective c, std::int32_t ranks) {
 }
 
 ResultFile Importer::build(nlohmann::json provenance) {
-  const auto ranks = static_cast<std::int32_t>(ranks_.size());
+  const std::int32_t ranks = rank_count();
   const coll::Collective c = decide_collective(rows_);
 
   ResultFile f;
@@ -461,13 +441,13 @@ ResultFile Importer::build(nlohmann::json provenance) {
     hosts.insert(hd.first);
     devices.insert(hd.second);
   }
-  f.run.options["hosts"] = hosts.size();
+  if (!ranks_.empty()) f.run.options["hosts"] = hosts.size();
   f.run.options["in_place_columns"] = true;
 
   std::string device;
   for (const auto& d : devices) device += (device.empty() ? "" : ", ") + d;
   provenance["device"] = device;
-  provenance["host"] = ranks_.begin()->second.first;
+  provenance["host"] = ranks_.empty() ? std::string("unknown") : ranks_.begin()->second.first;
   provenance["source"] = {{"tool", "nccl-tests"},
                           {"file", origin_},
                           {"nccl_tests_version", tests_version_.empty() ? "unknown" : tests_version_},

@@ -20,6 +20,9 @@ struct NcclImportOptions {
   std::string op;     // keep only rows of this reduction (`-o all`)
   // Import the rows of a log that stops before nccl-tests' closing summary (crashed or cut short).
   bool allow_partial = false;
+  // The rank count of a log without nccl-tests' "# Using devices" list (published tables rarely have
+  // it); 0: from the list. Given with a list, the two must agree.
+  std::int32_t ranks = 0;
 };
 
 // `provenance` is the importer's own (fabtwin version, revision, time); the log's host, devices and

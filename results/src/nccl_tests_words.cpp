@@ -1,0 +1,56 @@
+#include "nccl_tests_words.hpp"
+
+#include <map>
+#include <sstream>
+
+namespace fabtwin::results::nccl_words {
+
+const std::vector<std::string> kColumns = {"size",  "count",  "type", "redop", "root",  "time",  "algbw",
+                                           "busbw", "#wrong", "time", "algbw", "busbw", "#wrong"};
+const std::vector<std::string> kOldColumns = {"size",  "count", "type", "redop", "time",  "algbw",
+                                              "busbw", "error", "time", "algbw", "busbw", "error"};
+
+std::vector<std::string> tokens(const std::string& line) {
+  std::istringstream in(line);
+  std::vector<std::string> out;
+  for (std::string t; in >> t;) out.push_back(t);
+  return out;
+}
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  const auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+std::optional<std::uint64_t> element_size(const std::string& type) {
+  static const std::map<std::string, std::uint64_t> sizes = {
+      {"int8", 1},  {"uint8", 1},  {"f8e4m3", 1}, {"f8e5m2", 1}, {"half", 2},   {"bfloat16", 2},
+      {"int32", 4}, {"uint32", 4}, {"float", 4},  {"int64", 8},  {"uint64", 8}, {"double", 8}};
+  const auto it = sizes.find(type);
+  if (it == sizes.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<coll::Collective> collective_of_binary(const std::string& binary) {
+  static const std::map<std::string, coll::Collective> names = {
+      {"all_reduce_perf", coll::Collective::all_reduce},
+      {"all_gather_perf", coll::Collective::all_gather},
+      {"reduce_scatter_perf", coll::Collective::reduce_scatter},
+      {"broadcast_perf", coll::Collective::broadcast},
+      {"reduce_perf", coll::Collective::reduce},
+      {"alltoall_perf", coll::Collective::all_to_all}};
+  auto it = names.find(binary);
+  const auto perf = binary.find("_perf");
+  if (it == names.end() && perf != std::string::npos) it = names.find(binary.substr(0, perf + 5));
+  if (it == names.end()) return std::nullopt;
+  return it->second;
+}
+
+bool count_is_whole_size(coll::Collective c) {
+  return c == coll::Collective::all_reduce || c == coll::Collective::broadcast ||
+         c == coll::Collective::reduce;
+}
+
+}  // namespace fabtwin::results::nccl_words

@@ -1,0 +1,26 @@
+// The words of an nccl-tests log: its table columns, its test binaries, its type names. Internal to
+// the importer.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fabtwin/coll/plan.hpp"
+
+namespace fabtwin::results::nccl_words {
+
+extern const std::vector<std::string> kColumns;
+// nccl-tests 2.10 and earlier: no root column, and a maximum relative error where #wrong is now.
+extern const std::vector<std::string> kOldColumns;
+
+std::vector<std::string> tokens(const std::string& line);
+std::string trim(const std::string& s);
+std::optional<std::uint64_t> element_size(const std::string& type);
+// all_reduce_perf, and the same built with a NAME_SUFFIX (all_reduce_perf_mpi).
+std::optional<coll::Collective> collective_of_binary(const std::string& binary);
+// Ranks' buffers are the whole size for these; the others print a per-rank count.
+bool count_is_whole_size(coll::Collective c);
+
+}  // namespace fabtwin::results::nccl_words
