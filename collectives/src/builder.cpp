@@ -39,6 +39,13 @@ StepIndex PlanBuilder::add(std::int32_t rank, Step s) {
   return static_cast<StepIndex>(steps.size() - 1);
 }
 
+std::int32_t PlanBuilder::add_reducer(std::int32_t host) {
+  plan_.ranks.emplace_back();
+  plan_.reducers.push_back({host});
+  has_dependent_.emplace_back();
+  return plan_.rank_count() - 1;
+}
+
 StepIndex PlanBuilder::copy(std::int32_t rank, Region from, Region to, Deps deps) {
   return add(rank, Step{StepKind::copy, -1, from, to, 0, std::move(deps)});
 }

@@ -38,6 +38,9 @@ class PlanBuilder {
   Transfer transfer(std::int32_t src, Region from, Deps send_deps, std::int32_t dst, Region to,
                     Deps recv_deps);
 
+  // A new in-network reducer on `host`'s NVSwitch: its participant index.
+  std::int32_t add_reducer(std::int32_t host);
+
   // A fresh scratch region of `bytes` on `rank` (bump allocation, never reused implicitly).
   Region scratch(std::int32_t rank, std::uint64_t bytes);
 

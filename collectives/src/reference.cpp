@@ -11,7 +11,7 @@
 namespace fabtwin::coll {
 
 OutputSource output_source(const Plan& plan, std::int32_t rank, std::uint64_t out_index) {
-  const std::int32_t n = plan.rank_count();
+  const std::int32_t n = plan.group_ranks();
   const std::uint64_t block = n > 0 ? plan.count / static_cast<std::uint64_t>(n) : 0;
   const auto r = static_cast<std::uint64_t>(rank);
   switch (plan.collective) {
@@ -248,7 +248,7 @@ VerifyResult verify_plan(const Plan& plan, std::uint64_t seed, bool in_place) {
     buffers[r].input.resize(plan.ranks[r].input_bytes);
     fill_input(plan.dtype, plan.op, buffers[r].input, rng);
   }
-  const std::vector<RankBuffers> inputs = buffers;
+  const std::vector<RankBuffers> inputs(buffers.begin(), buffers.begin() + plan.group_ranks());
   ReferenceBackend backend(plan, buffers, in_place);
   run_plan(plan, backend);
 

@@ -1,123 +1,122 @@
-#include "fabtwin/experiment/nccl_tuner.hpp"
-
+// NCCL's cost model for all-reduce (NVIDIA/nccl v2.30 graph/tuning.cc ncclTopoTuneModel and
+// ncclTopoGetAlgoTime, enqueue.cc topoGetAlgoInfo), on the system nccl_search.cpp finds.
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <set>
-#include <sstream>
 #include <stdexcept>
 
-#include "fabtwin/topo/node.hpp"
+#include "fabtwin/experiment/nccl_tuner.hpp"
 
 namespace fabtwin::experiment {
 
 namespace {
 
 using coll::nccl::Algo;
+using coll::nccl::Hw;
 using coll::nccl::Proto;
 
-// graph/search.cc: the per-channel speeds the search tries, highest first (GB/s).
-constexpr double kSpeedsInter[] = {48.0, 30.0, 28.0, 24.0, 20.0, 18.0, 15.0, 12.0, 10.0, 9.0,
-                                   7.0,  6.0,  5.0,  4.0,  3.0,  2.4,  1.2,  0.24, 0.12};
-constexpr double kSm90SpeedsInter[] = {48.0, 45.0, 42.0, 40.0, 30.0, 24.0, 22.0, 20.0, 17.5,
-                                       15.0, 12.0, 6.0,  3.0,  2.4,  1.2,  0.24, 0.12};
+// tuning.cc, indexed [arch: Volta, Ampere, Hopper, Blackwell][nodes: 1, 2, more].
+constexpr double kLlMaxBw[4][3] = {{39.0, 39.0, 20.4}, {87.7, 22.5, 19.0}, {141.0, 45.0, 35.0}, {282.0, 90.0, 70.0}};
+constexpr double kPerChRingLl128[4][3] = {{20, 20, 20}, {20, 20, 20}, {36.7, 36.7, 36.7}, {40, 40, 40}};
+constexpr double kPerChTreeLl128[4][3] = {{20, 20, 20}, {20, 20, 20}, {36.7, 36.7, 29.0}, {55.6, 31.67, 20.0}};
+constexpr double kPerChTree[4][3] = {{26.5, 18.5, 10.0}, {24.0, 23.6, 17.8}, {38.7, 41.4, 36.0}, {70.0, 42.8, 24.0}};
+constexpr double kPerChNvlsTree[4][3] = {{26.5, 18.5, 10.0}, {24.0, 23.6, 17.8}, {0.0, 57.7, 45.5}, {0.0, 96.0, 80.0}};
+constexpr double kNvlsEfficiency[4] = {0.0, 0.0, 0.85, 0.74};
+// ncclTopoGetAlgoTime's treeCorrectionFactor[proto][log2(bytes / 64)].
+constexpr double kTreeCorrection[3][24] = {
+    {1.0, 1.0, 1.0, 1.0, .9, .8, .7, .7, .7, .7, .6, .5, .4, .4, .5, .6, .7, .8, .9, 1.0, 1.0, 1.0, 1.0, 1.0},
+    {1.0, 1.0, 1.0, 1.0, 1.0, .9, .8, .8, .8, .7, .6, .6, .6, .6, .6, .6, .8, .9, .9, .9, .9, 1.0, 1.0, 1.0},
+    {.9, .9, .9, .9, .9, .9, .9, .8, .7, .6, .6, .5, .5, .5, .5, .6, .7, .8, .7, .7, .8, .9, .9, .9}};
 
-// graph/topo.h: PCIe as NCCL counts it, 12 GB/s per Gen3 x16, doubling per generation.
-double pcie_gbps(double raw_gbps) {
-  return raw_gbps * 0.75;
+std::size_t arch(const NcclSystem& s) {
+  return s.sm >= 100 ? 3 : s.sm >= 90 ? 2 : s.sm >= 80 ? 1 : 0;
+}
+std::size_t node_column(const NcclSystem& s) {
+  return s.nodes <= 2 ? static_cast<std::size_t>(s.nodes - 1) : 2;
+}
+// Multi-node LL caps are indexed by CPU vendor (Intel hosts: row 0), one node by GPU architecture.
+double ll_max(const NcclSystem& s) {
+  return kLlMaxBw[s.nodes == 1 ? arch(s) : 0][node_column(s)];
 }
 
-template <std::size_t N>
-double fit_speed(const double (&speeds)[N], double limit) {
-  for (double s : speeds) {
-    if (s <= limit + 1e-9) return s;
+int log2i(std::uint64_t x) {
+  int l = -1;
+  while (x > 0) {
+    x >>= 1;
+    ++l;
   }
-  return speeds[N - 1];
+  return l;
 }
 
-// graph/tuning.cc, indexed [arch: Volta, Ampere, Hopper][nodes: 1, 2, more].
-constexpr double kLlMaxBw[3][3] = {{39.0, 39.0, 20.4}, {87.7, 22.5, 19.0}, {141.0, 45.0, 35.0}};
-constexpr double kPerChRingLl128Bw[3][3] = {{20.0, 20.0, 20.0}, {20.0, 20.0, 20.0}, {36.7, 36.7, 36.7}};
-constexpr double kPerChTreeBw[3][3] = {{26.5, 18.5, 10.0}, {24.0, 23.6, 17.8}, {38.7, 41.4, 36.0}};
-
-std::size_t arch_index(std::int32_t sm) {
-  return sm >= 90 ? 2 : sm >= 80 ? 1 : 0;
-}
-
-std::size_t nodes_index(std::int32_t nodes) {
-  return nodes <= 2 ? static_cast<std::size_t>(nodes - 1) : 2;
-}
-
-double ring_bus_bw(const NcclSystem& sys, Proto p) {
-  const double bus = sys.search_channels * sys.channel_bw;
-  const std::size_t a = arch_index(sys.sm), n = nodes_index(sys.nodes);
-  switch (p) {
-    case Proto::ll:
-      return std::min(kLlMaxBw[a][n], bus * 0.25);
-    case Proto::ll128:
-      return std::min(bus * 0.92, sys.search_channels * kPerChRingLl128Bw[a][n]);
-    case Proto::simple:
-      return bus;
+// busBw after the protocol refinements, then the algorithm bandwidth (tuning.cc); 0 when disabled.
+double algorithm_bw(const NcclSystem& s, Algo a, Proto p) {
+  const std::size_t ar = arch(s), nc = node_column(s);
+  const double ch = s.search_channels;
+  if (a == Algo::nvls || a == Algo::nvls_tree) {
+    if (!s.nvls || p != Proto::simple || (a == Algo::nvls) != (s.nodes == 1) || s.nvls_heads < 2) return 0;
+    const double intra = s.nvls_bw_intra * kNvlsEfficiency[ar] * (s.nvls_heads - 1) / s.nvls_heads * 2;
+    const double inter = s.nvls_bw_inter * (s.nodes <= 2 && a == Algo::nvls_tree ? 2 : 1);
+    double bw = std::min(intra, inter);
+    if (a == Algo::nvls_tree) bw = std::min(bw, kPerChNvlsTree[ar][nc]);
+    return s.nvls_heads * bw * s.ranks / (2.0 * (s.ranks - 1));
   }
-  return bus;
+  double bus = ch * s.channel_bw;
+  if (a == Algo::ring) {
+    if (p == Proto::ll) bus = std::min(ll_max(s), bus * 0.5);
+    if (p == Proto::ll128) bus = std::min(bus * 0.92, ch * kPerChRingLl128[ar][nc]);
+    return s.ranks > 1 ? bus * s.ranks / (2.0 * (s.ranks - 1)) : bus;
+  }
+  if (a == Algo::tree) {
+    bus = std::min(bus * 0.92, ch * kPerChTree[ar][nc]);
+    if (p == Proto::ll) bus = std::min(bus / 3.8, ll_max(s));
+    if (p == Proto::ll128) bus = std::min(bus * (s.nodes == 1 ? 7.0 / 9.0 : 120.0 / 128.0), ch * kPerChTreeLl128[ar][nc]);
+    return bus * 0.5;
+  }
+  return 0;
 }
 
-double ring_latency_us(const NcclSystem& sys, Proto p, std::uint64_t bytes, std::int32_t channels) {
-  const double nsteps = 2.0 * (sys.ranks - 1);
-  const double inter_steps = sys.nodes > 1 ? 2.0 * (sys.nodes - 1) : 0.0;
-  double intra = coll::nccl::hw_latency_us(coll::nccl::Hw::nvlink, Algo::ring, p);
-  if (sys.nodes > 1) intra = std::max(intra, coll::nccl::net_overhead_us(p));
-  const double inter = coll::nccl::hw_latency_us(coll::nccl::Hw::net, Algo::ring, p);
-  double lat = coll::nccl::base_latency_us(Algo::ring, p) + (nsteps - inter_steps) * intra + inter_steps * inter;
-  // enqueue.cc: the plateau of multi-node Simple rings once each rank's share per channel is >= 64 B.
-  if (p == Proto::simple && sys.nodes > 1 &&
-      bytes / static_cast<std::uint64_t>(std::max(1, channels * sys.ranks)) >= 64) {
-    lat *= sys.sm < 80 ? 1.9 : 1.4;
+double latency_us(const NcclSystem& s, Algo a, Proto p) {
+  const double intra = coll::nccl::hw_latency_us(Hw::nvlink, a, p);
+  const double inter = coll::nccl::hw_latency_us(Hw::net, s.ppn == 1 ? Algo::tree : a, p);
+  const double base = coll::nccl::base_latency_us(a, p);
+  switch (a) {
+    case Algo::ring: {
+      const double nsteps = 2.0 * (s.ranks - 1);
+      const double inter_steps = s.nodes > 1 ? 2.0 * (s.nodes - 1) : 0.0;
+      const double hop = s.nodes > 1 ? std::max(intra, coll::nccl::net_overhead_us(p)) : intra;
+      return base + (nsteps - inter_steps) * hop + inter_steps * inter;
+    }
+    case Algo::tree:
+      return base + 2 * ((s.ranks / s.nodes - 1) * intra + log2i(static_cast<std::uint64_t>(s.nodes)) * inter);
+    case Algo::nvls:
+      return intra;
+    case Algo::nvls_tree:
+      return base + intra + 2 * log2i(static_cast<std::uint64_t>(s.nodes)) * inter;
+    default:
+      return base;
   }
-  return lat;
 }
 
 }  // namespace
 
-NcclSystem nccl_system(const topo::Topology& t, const coll::Group& group) {
-  NcclSystem sys;
-  sys.ranks = group.ranks;
-  std::set<std::int32_t> hosts, nics;
-  for (std::int32_t r = 0; r < group.ranks; ++r) {
-    hosts.insert(group.host_of(r));
-    if (group.host_of(r) == group.host_of(0)) nics.insert(t.ranks.at(r).nic);
-  }
-  sys.nodes = static_cast<std::int32_t>(hosts.size());
-  sys.nics_per_node = static_cast<std::int32_t>(nics.size());
-  const topo::GpuModel* gpu = topo::gpu_model_of(t);
-  sys.sm = gpu != nullptr ? gpu->sm : 90;
-  // The rank 0 NIC's rates: its PCIe link to the GPU and its network port.
-  const topo::RankPlacement& r0 = t.ranks.at(0);
-  double nic = 0, pcie = 0;
-  for (const topo::Link& l : t.links) {
-    const bool at_nic = l.a == r0.nic || l.b == r0.nic;
-    if (!at_nic) continue;
-    const double gbps = l.bandwidth.count() / 8e9;
-    if (l.layer == topo::LinkLayer::pcie) pcie = std::max(pcie, gbps);
-    if (l.layer == topo::LinkLayer::roce || l.layer == topo::LinkLayer::infiniband) nic = std::max(nic, gbps);
-  }
-  sys.search_channels = std::max(1, sys.nics_per_node);
-  const double limit = std::min(nic > 0 ? nic : pcie_gbps(pcie), pcie > 0 ? pcie_gbps(pcie) : nic);
-  sys.channel_bw = sys.sm >= 90 ? fit_speed(kSm90SpeedsInter, limit) : fit_speed(kSpeedsInter, limit);
-  std::ostringstream why;
-  why << sys.search_channels << " search channels (one per NIC) at " << sys.channel_bw
-      << " GB/s (NIC " << nic << " GB/s, PCIe " << pcie_gbps(pcie) << " GB/s as NCCL counts it)";
-  sys.why = why.str();
-  return sys;
+std::int32_t nccl_call_channels(const NcclSystem& s, Algo a, Proto p, std::uint64_t bytes) {
+  if (a == Algo::nvls || a == Algo::nvls_tree) return s.nvls_channels;
+  return coll::nccl::channels_for_size(a, p, s.comm_channels, bytes, s.ranks);
 }
 
-double nccl_model_time_us(const NcclSystem& sys, Algo algo, Proto proto, std::uint64_t bytes) {
-  if (algo != Algo::ring) return -1;
-  const double ratio = sys.ranks > 1 ? static_cast<double>(sys.ranks) / (2.0 * (sys.ranks - 1)) : 1.0;
-  const double alg_bw = ring_bus_bw(sys, proto) * ratio;
-  const std::int32_t channels = coll::nccl::channels_for_size(
-      algo, proto, coll::nccl::default_channels(sys.nics_per_node), bytes, sys.ranks);
-  return ring_latency_us(sys, proto, bytes, channels) + static_cast<double>(bytes) / (1000.0 * alg_bw);
+double nccl_model_time_us(const NcclSystem& s, Algo a, Proto p, std::uint64_t bytes) {
+  if (s.ranks < 2) return a == Algo::ring ? 0.0 : -1.0;
+  double bw = algorithm_bw(s, a, p);
+  if (!(bw > 0)) return -1;
+  const int log_size = log2i(bytes >> 6);
+  if (a == Algo::tree && log_size >= 0 && log_size < 24) bw *= kTreeCorrection[static_cast<int>(p)][log_size];
+  double lat = latency_us(s, a, p);
+  // The plateau of multi-node Simple rings once each rank's share per channel is 64 B or more.
+  if (a == Algo::ring && p == Proto::simple && s.nodes > 1 &&
+      bytes / static_cast<std::uint64_t>(s.comm_channels * s.ranks) >= 64) {
+    lat *= s.sm < 80 ? 1.9 : 1.4;
+  }
+  return lat + static_cast<double>(bytes) / (1000.0 * bw);
 }
 
 NcclChoice nccl_choose(const NcclSystem& sys, const std::vector<Algo>& algos, const std::vector<Proto>& protos,
@@ -127,11 +126,12 @@ NcclChoice nccl_choose(const NcclSystem& sys, const std::vector<Algo>& algos, co
     for (Proto p : protos) {
       const double t = nccl_model_time_us(sys, a, p, bytes);
       if (t < 0 || t >= best.model_time_us) continue;
-      best = {a, p, t, t > 0 ? static_cast<double>(bytes) / (1000.0 * t) : 0};
+      best = {a, p, t, nccl_call_channels(sys, a, p, bytes)};
     }
   }
   if (!std::isfinite(best.model_time_us)) {
-    throw std::invalid_argument("NCCL's model has no algorithm for this call among those allowed");
+    throw std::invalid_argument("NCCL's model runs none of the algorithms allowed here with the protocols allowed "
+                                "(NVLS needs Hopper or later and Simple; NVLSTree more than one node)");
   }
   return best;
 }

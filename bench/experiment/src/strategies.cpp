@@ -77,6 +77,7 @@ Evaluation nccl_tuned(const Candidate& c, const std::vector<Algo>& algos) {
   const NcclChoice pick = nccl_choose(sys, algos, protos, c.size);
   coll::AlgoOptions tuned = c.options;
   tuned.protocol = coll::nccl::to_string(pick.proto);
+  if (tuned.channels == 0) tuned.channels = pick.channels;
   Evaluation e = evaluate(plan_of(pick.algo), Candidate{c.collective, c.group, c.size, tuned, c.router, c.costs});
   e.nccl_model_us = pick.model_time_us;
   return e;

@@ -94,6 +94,8 @@ nccl::Proto protocol_of(const AlgoOptions& opt) {
 std::int32_t plan_channels(nccl::Algo algo, const AlgoOptions& opt, const HostLayout& layout,
                            std::int32_t ranks, std::uint64_t bytes, std::uint64_t elem) {
   std::int32_t c = opt.channels;
+  // With the channels given (by the tuner, or --channels), NCCL still runs fewer for a small call.
+  if (c > 0) c = nccl::channels_for_size(algo, protocol_of(opt), c, bytes, ranks);
   if (c <= 0) {
     c = nccl::channels_for_size(algo, protocol_of(opt), nccl::default_channels(layout.nics), bytes, ranks);
   }

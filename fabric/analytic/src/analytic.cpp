@@ -23,9 +23,8 @@ std::uint32_t lane(const topo::Hop& h) {
 }  // namespace
 
 AnalyticBackend::AnalyticBackend(const coll::Plan& plan, const topo::Router& router, const CostParams& params)
-    : plan_(plan), router_(router), params_(params), rendezvous_(plan) {
+    : plan_(plan), router_(router), params_(params), rendezvous_(plan), placement_(plan, router) {
   const auto& topology = router.topology();
-  backend::check_plan_fits(plan, topology);
   const auto& links = topology.links;
   loads_.resize(links.size() * 2);
   lane_free_.assign(links.size() * 2, Seconds(0));
@@ -45,9 +44,9 @@ AnalyticBackend::AnalyticBackend(const coll::Plan& plan, const topo::Router& rou
     const std::uint64_t key = topo::rank_pair_flow(s.rank, dst);
     auto it = paths_.find(key);
     if (it == paths_.end())
-      it = paths_.emplace(key, router.rank_path(s.rank, dst, key, params_.ecmp_seed)).first;
+      it = paths_.emplace(key, placement_.path(s.rank, dst, key, params_.ecmp_seed)).first;
     path_of_[t] = &it->second;
-    const bool crosses_hosts = topology.host_of_rank(s.rank) != topology.host_of_rank(dst);
+    const bool crosses_hosts = placement_.crosses_hosts(s.rank, dst);
     Seconds path_latency(0);
     for (const auto& hop : it->second) path_latency += links[hop.link].latency;
     const auto cost =
@@ -72,7 +71,9 @@ void AnalyticBackend::push(Event e) {
 void AnalyticBackend::post(coll::StepRef ref, Seconds ready) {
   const coll::Step& s = plan_.ranks[ref.rank].steps[ref.step];
   if (s.kind == coll::StepKind::reduce || s.kind == coll::StepKind::copy) {
-    push({ready + backend::local_step_time(s, params_.endpoint), ready, ref});
+    // A switch reduces at line rate: what it costs is the links that bring the data.
+    const Seconds work = placement_.is_reducer(ref.rank) ? Seconds(0) : backend::local_step_time(s, params_.endpoint);
+    push({ready + work, ready, ref});
     return;
   }
   if (const auto index = rendezvous_.arrive(ref, ready)) admit(*index);

@@ -7,8 +7,8 @@
 namespace fabtwin::backend {
 
 void check_plan_fits(const coll::Plan& plan, const topo::Topology& topology) {
-  if (plan.rank_count() <= topology.rank_count()) return;
-  throw std::invalid_argument("the plan has " + std::to_string(plan.rank_count()) + " ranks but topology " +
+  if (plan.group_ranks() <= topology.rank_count()) return;
+  throw std::invalid_argument("the plan has " + std::to_string(plan.group_ranks()) + " ranks but topology " +
                               topology.name + " places only " + std::to_string(topology.rank_count()) +
                               " (pick a larger topology or fewer ranks)");
 }

@@ -30,6 +30,11 @@ void init_ns3_once() {
 
 void check_config(const coll::Plan& plan, const topo::Topology& topology, const PacketConfig& config) {
   backend::check_plan_fits(plan, topology);
+  if (!plan.reducers.empty()) {
+    throw std::invalid_argument(
+        "the packet model has no switch that reduces yet: a plan with in-network reduction (NVLS) runs on the "
+        "analytic backend (--backend analytic)");
+  }
   if (config.pfc_xon.count() > config.pfc_xoff.count()) {
     throw std::invalid_argument("PFC XON threshold (" + format_bytes(config.pfc_xon) +
                                 ") must not exceed XOFF (" + format_bytes(config.pfc_xoff) + ")");

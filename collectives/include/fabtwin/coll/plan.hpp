@@ -84,6 +84,13 @@ struct Protocol {
   bool empty() const { return name.empty(); }
 };
 
+// A participant that is not a rank: a switch that reduces in the network (NVLS in a host's NVSwitch,
+// Hopper and later). Reducers follow the group's ranks in Plan::ranks, have no input or output, and
+// are placed by backends on the switch they name. Several may share one switch (one per channel).
+struct InNetworkReducer {
+  std::int32_t host = 0;  // the host, as the group numbers them (Group::host_of), whose NVSwitch it is
+};
+
 struct RankPlan {
   std::vector<Step> steps;
   std::uint64_t input_bytes = 0;
@@ -101,9 +108,17 @@ struct Plan {
   std::uint64_t size_bytes = 0;  // nccl-tests "size": count * element size
   Protocol protocol;
   std::int32_t channels = 1;  // independent slices of the buffer, each run by its own ring or tree
-  std::vector<RankPlan> ranks;
+  std::vector<RankPlan> ranks;  // the group's ranks, then the in-network reducers
+  std::vector<InNetworkReducer> reducers;
 
+  // Every participant (ranks and reducers); the runner and validator treat them alike.
   std::int32_t rank_count() const { return static_cast<std::int32_t>(ranks.size()); }
+  // The group's ranks alone: what holds data, what busbw counts.
+  std::int32_t group_ranks() const { return rank_count() - static_cast<std::int32_t>(reducers.size()); }
+  // The reducer participant `p` is, or nullptr for a rank.
+  const InNetworkReducer* reducer(std::int32_t p) const {
+    return p >= group_ranks() && p < rank_count() ? &reducers[static_cast<std::size_t>(p - group_ranks())] : nullptr;
+  }
   std::size_t step_count() const;
 };
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "fabtwin/backend/endpoint.hpp"
+#include "fabtwin/backend/placement.hpp"
 #include "fabtwin/backend/rendezvous.hpp"
 #include "fabtwin/coll/rounds.hpp"
 #include "fabtwin/coll/runner.hpp"
@@ -62,6 +63,7 @@ class AnalyticBackend final : public coll::Backend {
   const topo::Router& router_;
   CostParams params_;
   backend::Rendezvous rendezvous_;
+  backend::Placement placement_;
   std::vector<Timing> timing_;
   std::vector<std::uint64_t> wire_bytes_;  // per transfer, with its protocol's framing
   std::vector<LinkLoad> loads_;
