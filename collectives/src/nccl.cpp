@@ -24,7 +24,7 @@ constexpr std::array<ProtoInfo, 3> kProtos = {{
 
 // graph/tuning.cc baseLat[algo][proto] (LL, LL128, Simple).
 constexpr double kBaseLat[6][3] = {{6.8, 14.0, 8.4}, {6.6, 14.0, 8.4}, {0, 0, 0},
-                                   {0, 0, 0},       {0, 0, 0},        {0, 0, 0}};
+                                   {0, 0, 0},        {0, 0, 0},        {0, 0, 0}};
 // graph/tuning.cc hwLat[NVLINK|PCI|NET][algo][proto].
 constexpr double kHwLat[3][6][3] = {
     {{.6, 1.25, 4}, {.6, 1.9, 3.4}, {0, 0, 3.7}, {0, 0, 2.8}, {0, 0, 25}, {0, 0, 25}},
@@ -89,6 +89,12 @@ Protocol protocol_costs(Algo a, Proto p, std::int32_t nodes) {
   Protocol out;
   out.name = to_string(p);
   out.payload_fraction = info(p).payload_fraction;
+  if (a == Algo::nvls || a == Algo::nvls_tree) {
+    // tuning.cc counts NVLS's NVLink latency once per call, not per hop; the network's per tree hop.
+    out.call = Seconds(hw_latency_us(Hw::nvlink, a, p) * 1e-6);
+    out.network_hop = Seconds(hw_latency_us(Hw::net, a, p) * 1e-6);
+    return out;
+  }
   out.call = Seconds(base_latency_us(a, p) * 1e-6);
   double intra = hw_latency_us(Hw::nvlink, a, p);
   if (nodes > 1) intra = std::max(intra, net_overhead_us(p));

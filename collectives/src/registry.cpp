@@ -45,7 +45,7 @@ constexpr double kMaxPlanSteps = 1e8;
 
 // How a builder's step count grows with the ranks: every rank talks to every other (rings and direct
 // exchanges carry n segments through n ranks), or each rank takes part in log2(n) rounds.
-enum class Growth { quadratic, n_log_n, channels_quadratic };
+enum class Growth { quadratic, n_log_n, channels_quadratic, in_switch };
 
 double estimated_steps(Growth growth, std::int32_t n, std::uint64_t size_bytes, const AlgoOptions& options) {
   const double ranks = n;
@@ -53,9 +53,16 @@ double estimated_steps(Growth growth, std::int32_t n, std::uint64_t size_bytes, 
     // NCCL's ring: a quadratic ring per channel, chunked by the protocol's 2 MiB Simple steps.
     const double channels = options.channels > 0 ? options.channels : 16.0;
     const double segment = std::max(1.0, static_cast<double>(size_bytes) / ranks / channels);
-    const double chunks = options.chunks > 0 ? options.chunks
-                                             : std::clamp(std::ceil(segment / (2 << 20)), 1.0, double{kMaxChunks});
+    const double chunks = options.chunks > 0
+                              ? options.chunks
+                              : std::clamp(std::ceil(segment / (2 << 20)), 1.0, double{kMaxChunks});
     return 5.0 * ranks * ranks * chunks * channels;
+  }
+  if (growth == Growth::in_switch) {
+    // NVLS: per channel and head slice, every rank sends each 128 KiB piece once and gets it back.
+    const double pieces = std::clamp(std::ceil(static_cast<double>(size_bytes) / 16 / 8 / (128 << 10)), 1.0,
+                                     double{kMaxChunks});
+    return 8.0 * ranks * 16 * 8 * (options.chunks > 0 ? options.chunks : pieces);
   }
   const double per_rank = std::max(1.0, static_cast<double>(size_bytes) / ranks);
   const double chunks = options.chunks > 0
@@ -107,6 +114,14 @@ const std::vector<Entry>& registry() {
        allreduce_nccl_ring,
        Growth::channels_quadratic,
        all_reduce_nccl_ring_rounds},
+      {{Collective::all_reduce, "nvls",
+        "NCCL's NVLS: the NVSwitch reduces and multicasts inside one host (Hopper and later)"},
+       allreduce_nvls,
+       Growth::in_switch},
+      {{Collective::all_reduce, "nvls-tree",
+        "NCCL's NVLSTree: NVLS inside each host, a double binary tree of the hosts' heads per NIC"},
+       allreduce_nvls_tree,
+       Growth::in_switch},
       {{Collective::reduce_scatter, "ring", "ring reduce-scatter, chunked and pipelined"},
        reduce_scatter_ring},
       {{Collective::reduce_scatter, "direct", "every rank sends each block to its owner"},

@@ -29,6 +29,7 @@ TEST(RankRunner, EveryAllReduceAlgorithmIsRightOnEveryRankAlone) {
         } catch (const std::invalid_argument&) {
           continue;  // the algorithm does not serve this group; make_plan says why elsewhere
         }
+        if (!plan.reducers.empty()) continue;  // no real switch to reduce in: verbs refuses (tested apart)
         for (bool in_place : {false, true}) {
           EXPECT_EQ(run_threaded(plan, in_place), 0u)
               << algo << " " << n << " ranks " << size << " B" << (in_place ? " in place" : "");

@@ -1,11 +1,9 @@
+#include <cctype>
 #include <mutex>
 #include <stdexcept>
 
-#include "fabtwin/experiment/strategy.hpp"
-
-#include <cctype>
-
 #include "fabtwin/experiment/nccl_tuner.hpp"
+#include "fabtwin/experiment/strategy.hpp"
 
 namespace fabtwin::experiment {
 
@@ -56,6 +54,10 @@ const char* plan_of(Algo a) {
   switch (a) {
     case Algo::ring:
       return "nccl-ring";
+    case Algo::nvls:
+      return "nvls";
+    case Algo::nvls_tree:
+      return "nvls-tree";
     default:
       return nullptr;
   }
@@ -64,28 +66,34 @@ const char* plan_of(Algo a) {
 // NCCL's pick among `algos` (every protocol unless the options name one), built and predicted.
 Evaluation nccl_tuned(const Candidate& c, const std::vector<Algo>& algos) {
   if (c.collective != coll::Collective::all_reduce) {
-    throw std::invalid_argument("NCCL's algorithms are modelled for all_reduce only; use a textbook algorithm "
-                                "for " + std::string(coll::to_string(c.collective)));
+    throw std::invalid_argument(
+        "NCCL's algorithms are modelled for all_reduce only; use a textbook algorithm "
+        "for " +
+        std::string(coll::to_string(c.collective)));
   }
   const NcclSystem sys = nccl_system(c.router.topology(), c.group);
   std::vector<Proto> protos = {Proto::ll, Proto::ll128, Proto::simple};
   if (!c.options.protocol.empty()) {
     const auto p = coll::nccl::proto_from_string(c.options.protocol);
-    if (!p) throw std::invalid_argument("unknown protocol \"" + c.options.protocol + "\" (accepted: simple, ll, ll128, auto)");
+    if (!p)
+      throw std::invalid_argument("unknown protocol \"" + c.options.protocol +
+                                  "\" (accepted: simple, ll, ll128, auto)");
     protos = {*p};
   }
   const NcclChoice pick = nccl_choose(sys, algos, protos, c.size);
   coll::AlgoOptions tuned = c.options;
   tuned.protocol = coll::nccl::to_string(pick.proto);
   if (tuned.channels == 0) tuned.channels = pick.channels;
-  Evaluation e = evaluate(plan_of(pick.algo), Candidate{c.collective, c.group, c.size, tuned, c.router, c.costs});
+  Evaluation e =
+      evaluate(plan_of(pick.algo), Candidate{c.collective, c.group, c.size, tuned, c.router, c.costs});
   e.nccl_model_us = pick.model_time_us;
   return e;
 }
 
 Evaluation nccl_default(const Candidate& c) {
   std::vector<Algo> built;
-  for (Algo a : {Algo::tree, Algo::ring, Algo::collnet_direct, Algo::collnet_chain, Algo::nvls, Algo::nvls_tree}) {
+  for (Algo a :
+       {Algo::tree, Algo::ring, Algo::collnet_direct, Algo::collnet_chain, Algo::nvls, Algo::nvls_tree}) {
     if (plan_of(a) != nullptr) built.push_back(a);
   }
   return nccl_tuned(c, built);
@@ -94,8 +102,10 @@ Evaluation nccl_default(const Candidate& c) {
 std::vector<StrategyInfo>& registry() {
   static std::vector<StrategyInfo> r = {
       {"auto", "the fastest algorithm per size by the analytic model", fastest},
-      {"nccl", "what NCCL's tuner picks per size (algorithm, protocol, channels) by its own cost model; "
-               "of its algorithms, Ring is built so far", nccl_default}};
+      {"nccl",
+       "what NCCL's tuner picks per size (algorithm, protocol, channels) by its own cost model; "
+       "of its algorithms, Ring, NVLS and NVLSTree are built so far",
+       nccl_default}};
   return r;
 }
 
@@ -127,7 +137,9 @@ const StrategyInfo* find_strategy(const std::string& name) {
 
 Evaluation choose(const std::string& name, const Candidate& c) {
   if (const StrategyInfo* s = find_strategy(name)) return s->choose(c);
-  if (name == plan_of(Algo::ring) && c.options.protocol.empty()) return nccl_tuned(c, {Algo::ring});
+  for (Algo a : {Algo::ring, Algo::nvls, Algo::nvls_tree}) {
+    if (name == plan_of(a) && c.options.protocol.empty()) return nccl_tuned(c, {a});
+  }
   return evaluate(name, c);
 }
 

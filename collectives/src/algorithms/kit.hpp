@@ -79,6 +79,8 @@ void allreduce_hierarchical(Context& cx);
 void allreduce_direct(Context& cx);
 void allreduce_nccl_ring(Context& cx);
 RoundPlan all_reduce_nccl_ring_rounds(const RoundContext& rc);
+void allreduce_nvls(Context& cx);
+void allreduce_nvls_tree(Context& cx);
 void reduce_scatter_ring(Context& cx);
 void reduce_scatter_direct(Context& cx);
 void all_gather_ring(Context& cx);

@@ -1,6 +1,7 @@
 #include "fabtwin/analytic/analytic.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <stdexcept>
 
@@ -49,11 +50,13 @@ AnalyticBackend::AnalyticBackend(const coll::Plan& plan, const topo::Router& rou
     const bool crosses_hosts = placement_.crosses_hosts(s.rank, dst);
     Seconds path_latency(0);
     for (const auto& hop : it->second) path_latency += links[hop.link].latency;
-    const auto cost =
-        backend::message_cost(plan.protocol, transfers[t].bytes, crosses_hosts, path_latency, params_.endpoint);
-    const Bytes payload(cost.wire_bytes);
+    const auto cost = backend::message_cost(plan.protocol, transfers[t].bytes, crosses_hosts, path_latency,
+                                            params_.endpoint);
+    // Below full efficiency a link is busy longer for the same bytes: count them as more.
+    const double efficiency = placement_.efficiency(s.rank, dst);
+    wire_bytes_[t] = static_cast<std::uint64_t>(std::ceil(static_cast<double>(cost.wire_bytes) / efficiency));
+    const Bytes payload(wire_bytes_[t]);
     Timing& timing = timing_[t];
-    wire_bytes_[t] = cost.wire_bytes;
     timing.latency = cost.fixed;
     timing.serialisation = it->second.empty() ? params_.endpoint.copy_time(payload) : Seconds(0);
     for (const auto& hop : it->second) {
@@ -72,7 +75,8 @@ void AnalyticBackend::post(coll::StepRef ref, Seconds ready) {
   const coll::Step& s = plan_.ranks[ref.rank].steps[ref.step];
   if (s.kind == coll::StepKind::reduce || s.kind == coll::StepKind::copy) {
     // A switch reduces at line rate: what it costs is the links that bring the data.
-    const Seconds work = placement_.is_reducer(ref.rank) ? Seconds(0) : backend::local_step_time(s, params_.endpoint);
+    const Seconds work =
+        placement_.is_reducer(ref.rank) ? Seconds(0) : backend::local_step_time(s, params_.endpoint);
     push({ready + work, ready, ref});
     return;
   }

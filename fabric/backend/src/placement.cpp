@@ -30,10 +30,11 @@ Placement::Placement(const coll::Plan& plan, const topo::Router& router) : plan_
         ") have no NVSwitch that reduces: give a Hopper or later node (gpu=h100, node=dgx-h100) or use an "
         "algorithm without in-network reduction");
   }
+  nvls_efficiency_ = gpu->nvls_efficiency;
   for (const auto& r : plan.reducers) {
     if (!nvswitch_of_host_.count(r.host)) {
-      throw std::invalid_argument("the plan reduces in host " + std::to_string(r.host) + "'s NVSwitch, but topology " +
-                                  t.name + " has none on that host");
+      throw std::invalid_argument("the plan reduces in host " + std::to_string(r.host) +
+                                  "'s NVSwitch, but topology " + t.name + " has none on that host");
     }
   }
 }

@@ -18,6 +18,12 @@ using detail::key;
 using detail::kGrantWr;
 
 Layout layout_for(const coll::Plan& plan, std::int32_t rank, bool in_place) {
+  if (!plan.reducers.empty()) {
+    // The reducers would be switches that add up what they forward; real verbs has none to run them.
+    throw std::invalid_argument(
+        "this plan reduces in the network (NVLS): RDMA verbs between processes has no "
+        "switch to reduce in; measure an algorithm without in-network reduction");
+  }
   const coll::RankPlan& rp = plan.ranks.at(static_cast<std::size_t>(rank));
   Layout l;
   if (in_place) {

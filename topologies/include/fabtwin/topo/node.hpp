@@ -15,12 +15,13 @@ namespace fabtwin::topo {
 
 struct GpuModel {
   std::string_view name;
-  std::int32_t sm = 0;          // compute capability x 10 (80 Ampere, 90 Hopper, 100 Blackwell)
-  BitsPerSecond nvlink;         // per GPU, per direction, all links together
-  BitsPerSecond pcie;           // GPU to NIC, per direction
-  bool nvls = false;            // its NVSwitch reduces and multicasts (NVLink SHARP)
-  BitsPerSecond memory;         // HBM bandwidth
-  std::string_view source;      // where the figures come from
+  std::int32_t sm = 0;         // compute capability x 10 (80 Ampere, 90 Hopper, 100 Blackwell)
+  BitsPerSecond nvlink;        // per GPU, per direction, all links together
+  BitsPerSecond pcie;          // GPU to NIC, per direction
+  bool nvls = false;           // its NVSwitch reduces and multicasts (NVLink SHARP)
+  double nvls_efficiency = 0;  // of the NVLink rate that NVLS traffic reaches
+  BitsPerSecond memory;        // HBM bandwidth
+  std::string_view source;     // where the figures come from
 };
 
 // A whole server: the GPU, how many of each, and its compute NICs.

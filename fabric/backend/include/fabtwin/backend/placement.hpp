@@ -22,6 +22,11 @@ class Placement {
   // The links from one participant to another: the router's rank path between ranks, the GPU's NVLink
   // to or from its host's NVSwitch for a reducer.
   topo::Path path(std::int32_t from, std::int32_t to, std::uint64_t flow, std::uint64_t seed) const;
+  // The fraction of a link's rate a transfer reaches: the NVSwitch's for transfers to or from a
+  // reducer (its GPUs' NVLS efficiency), 1 otherwise.
+  double efficiency(std::int32_t from, std::int32_t to) const {
+    return is_reducer(from) || is_reducer(to) ? nvls_efficiency_ : 1.0;
+  }
   // Whether a transfer leaves its host (the protocol's network latency applies).
   bool crosses_hosts(std::int32_t from, std::int32_t to) const { return host(from) != host(to); }
 
@@ -30,6 +35,7 @@ class Placement {
   const topo::Router* router_;
   std::unordered_map<std::int32_t, topo::NodeId> nvswitch_of_host_;
   std::unordered_map<topo::NodeId, topo::LinkId> nvlink_of_gpu_;  // GPU -> its link to the NVSwitch
+  double nvls_efficiency_ = 1.0;
 };
 
 }  // namespace fabtwin::backend
