@@ -35,25 +35,76 @@ coll::AlgoOptions with(const std::string& proto, std::int32_t channels = 0) {
   return o;
 }
 
-TEST(NcclRing, ReferenceExecutorAgreesOnEveryHostShape) {
-  for (std::int32_t hosts : {1, 2, 3, 8}) {
-    for (std::int32_t per_host : {1, 2, 8}) {
-      for (std::int32_t nics : {1, 2, 8}) {
-        if (nics > per_host || hosts * per_host > 64) continue;
-        const coll::Group g = hosts_of(hosts, per_host, nics);
-        for (const std::uint64_t bytes : {4ull, 4000ull, 256ull << 10}) {
-          for (const char* proto : {"Simple", "LL", "LL128"}) {
-            const auto plan =
-                coll::make_plan(coll::Collective::all_reduce, "nccl-ring", g, bytes, with(proto));
-            coll::validate(plan);
-            const auto v = coll::verify_plan(plan, 7);
-            EXPECT_TRUE(v.ok) << hosts << " hosts x " << per_host << " ranks, " << nics << " NICs, " << bytes
-                              << " B, " << proto << ": " << v.message;
+// Which protocols an NCCL algorithm runs on `hosts` hosts: none where it does not serve them (NVLS one
+// host, NVLSTree two or more).
+std::vector<const char*> protocols_of(const std::string& algo, std::int32_t hosts) {
+  if (algo == "nvls") return hosts == 1 ? std::vector<const char*>{"Simple"} : std::vector<const char*>{};
+  if (algo == "nvls-tree") return hosts > 1 ? std::vector<const char*>{"Simple"} : std::vector<const char*>{};
+  return {"Simple", "LL", "LL128"};
+}
+
+TEST(NcclAlgorithms, ReferenceExecutorAgreesOnEveryHostShape) {
+  for (const std::string algo : {"nccl-ring", "nccl-tree", "nvls", "nvls-tree"}) {
+    for (std::int32_t hosts : {1, 2, 3, 8}) {
+      for (std::int32_t per_host : {1, 2, 8}) {
+        for (std::int32_t nics : {1, 2, 8}) {
+          if (nics > per_host || hosts * per_host > 64) continue;
+          const coll::Group g = hosts_of(hosts, per_host, nics);
+          for (const std::uint64_t bytes : {4ull, 4000ull, 64ull << 10}) {
+            for (const char* proto : protocols_of(algo, hosts)) {
+              const auto plan = coll::make_plan(coll::Collective::all_reduce, algo, g, bytes, with(proto));
+              coll::validate(plan);
+              const auto v = coll::verify_plan(plan, 7);
+              EXPECT_TRUE(v.ok) << algo << " " << hosts << " hosts x " << per_host << " ranks, " << nics
+                                << " NICs, " << bytes << " B, " << proto << ": " << v.message;
+            }
           }
         }
       }
     }
   }
+}
+
+TEST(Nvls, TheSwitchIsAParticipantAndOnlyWhereItCanReduce) {
+  const coll::Group g = hosts_of(1, 8, 8);
+  const auto plan = coll::make_plan(coll::Collective::all_reduce, "nvls", g, 1 << 20, with("Simple"));
+  ASSERT_FALSE(plan.reducers.empty());
+  EXPECT_EQ(plan.group_ranks(), 8);
+  EXPECT_EQ(plan.reducers.front().host, 0);
+  // Every rank sends the whole buffer up to the switch once, and its own slice once more for the
+  // multicast: a GPU's NVLink carries (1 + 1/8) of the buffer up.
+  std::uint64_t up = 0;
+  for (const auto& s : plan.ranks[3].steps) {
+    if (s.kind == coll::StepKind::send) up += s.bytes();
+  }
+  EXPECT_EQ(up, (1u << 20) + (1u << 20) / 8);
+  // A topology whose GPUs cannot reduce in the switch refuses the plan, naming what would.
+  const topo::Topology a100 = topo::topology_from_spec("fat-tree:tiers=2,hosts=1,node=dgx-a100");
+  const topo::Router router(a100);
+  try {
+    analytic::AnalyticBackend backend(plan, router, {});
+    ADD_FAILURE() << "an A100 node ran an NVLS plan";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("gpu=h100"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(coll::make_plan(coll::Collective::all_reduce, "nvls", hosts_of(2, 8, 8), 1 << 20, {}),
+               std::invalid_argument);
+  EXPECT_THROW(coll::make_plan(coll::Collective::all_reduce, "nvls", g, 1 << 20, with("LL")),
+               std::invalid_argument);
+}
+
+TEST(Nvls, DgxH100SingleNodeBusBandwidthFromTheLinks) {
+  // Per GPU, 18 NVLinks at NCCL's 20.6 GB/s = 370.8 GB/s each way, of which NVLS reaches 0.85; the
+  // plan moves (1 + 1/8) of the buffer over each GPU's link in each direction, so algbw is at most
+  // 370.8 x 0.85 / 1.125 = 280.2 GB/s and busbw 7/4 of it, 490.3 GB/s (nccl-tests: about 480).
+  const topo::Topology t = topo::topology_from_spec("fat-tree:tiers=2,hosts=1,node=dgx-h100");
+  const topo::Router router(t);
+  const auto plan = coll::make_plan(coll::Collective::all_reduce, "nvls", coll::Group::from_topology(t),
+                                    1ull << 30, with("Simple"));
+  const auto p = analytic::predict(plan, router, {});
+  const double busbw = static_cast<double>(1ull << 30) / p.time.count() * 7.0 / 4.0 / 1e9;
+  EXPECT_LT(busbw, 490.4);
+  EXPECT_GT(busbw, 0.9 * 490.3);
 }
 
 // For each channel: which local index each host enters and leaves by, read off the plan's sends.

@@ -59,7 +59,7 @@ double estimated_steps(Growth growth, std::int32_t n, std::uint64_t size_bytes, 
     return 5.0 * ranks * ranks * chunks * channels;
   }
   if (growth == Growth::in_switch) {
-    // NVLS: per channel and head slice, every rank sends each 128 KiB piece once and gets it back.
+    // NVLS and NCCL's tree: per channel (and head slice), every rank sends each piece once or twice.
     const double pieces = std::clamp(std::ceil(static_cast<double>(size_bytes) / 16 / 8 / (128 << 10)), 1.0,
                                      double{kMaxChunks});
     return 8.0 * ranks * 16 * 8 * (options.chunks > 0 ? options.chunks : pieces);
@@ -114,6 +114,10 @@ const std::vector<Entry>& registry() {
        allreduce_nccl_ring,
        Growth::channels_quadratic,
        all_reduce_nccl_ring_rounds},
+      {{Collective::all_reduce, "nccl-tree",
+        "NCCL's Tree: a chain in each host, a double binary tree across hosts, one tree per channel half"},
+       allreduce_nccl_tree,
+       Growth::in_switch},
       {{Collective::all_reduce, "nvls",
         "NCCL's NVLS: the NVSwitch reduces and multicasts inside one host (Hopper and later)"},
        allreduce_nvls,

@@ -12,21 +12,24 @@ namespace {
 // NVLS traffic at the fraction of NVLink that NCCL's model gives it (graph/tuning.cc nvlsEfficiency,
 // v2.28 and later: Hopper 0.85, Blackwell 0.74).
 constexpr double kGB = 8e9;
+// Half of a GPU-to-GPU hop through the NVSwitch, which NCCL measures at 0.6 us with its LL protocol
+// (graph/tuning.cc hwLat[NVLINK][Ring][LL]): the whole hop is no slower than that.
+constexpr Seconds kNvlinkHop{0.3e-6};
 
 const std::array<GpuModel, 4> kGpus = {{
     {"a100", 80, BitsPerSecond(12 * 20.0 * kGB), BitsPerSecond(32 * kGB), false, 0.0,
-     BitsPerSecond(2039 * kGB),
+     BitsPerSecond(2039 * kGB), kNvlinkHop,
      "A100 SXM4 datasheet: NVLink 3, 12 links, 600 GB/s bidirectional; PCIe Gen4 x16; HBM2e 2039 GB/s (80 "
      "GB)"},
     {"h100", 90, BitsPerSecond(18 * 20.6 * kGB), BitsPerSecond(64 * kGB), true, 0.85,
-     BitsPerSecond(3350 * kGB),
+     BitsPerSecond(3350 * kGB), kNvlinkHop,
      "H100 SXM5 datasheet: NVLink 4, 18 links, 900 GB/s bidirectional; PCIe Gen5 x16; HBM3 3.35 TB/s; "
      "NVSwitch gen 3 with NVLS"},
     {"b200", 100, BitsPerSecond(18 * 40.1 * kGB), BitsPerSecond(64 * kGB), true, 0.74,
-     BitsPerSecond(8000 * kGB),
+     BitsPerSecond(8000 * kGB), kNvlinkHop,
      "DGX B200 datasheet: NVLink 5, 1.8 TB/s bidirectional per GPU; PCIe Gen5 to the NICs; HBM3e 8 TB/s"},
     {"gb200", 100, BitsPerSecond(18 * 40.1 * kGB), BitsPerSecond(64 * kGB), true, 0.74,
-     BitsPerSecond(8000 * kGB),
+     BitsPerSecond(8000 * kGB), kNvlinkHop,
      "GB200 NVL72 datasheet: NVLink 5, 1.8 TB/s bidirectional per GPU, 72 GPUs in one NVLink domain; "
      "HBM3e 8 TB/s"},
 }};

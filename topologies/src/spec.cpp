@@ -66,7 +66,8 @@ struct SpecParser {
     CommonParams c;
     if (const std::string* v = find("node")) {
       const NodePreset* node = find_node_preset(*v);
-      if (node == nullptr) fail("key node: \"" + *v + "\" is not a known node (accepted: " + node_preset_names() + ")");
+      if (node == nullptr)
+        fail("key node: \"" + *v + "\" is not a known node (accepted: " + node_preset_names() + ")");
       c.gpu = node->gpu;
       c.gpus_per_host = node->gpus;
       c.nics_per_host = node->nics;
@@ -76,8 +77,10 @@ struct SpecParser {
     if (const std::string* v = find("gpu")) c.gpu = *v;
     if (!c.gpu.empty()) {
       const GpuModel* gpu = find_gpu_model(c.gpu);
-      if (gpu == nullptr) fail("key gpu: \"" + c.gpu + "\" is not a known GPU (accepted: " + gpu_model_names() + ")");
+      if (gpu == nullptr)
+        fail("key gpu: \"" + c.gpu + "\" is not a known GPU (accepted: " + gpu_model_names() + ")");
       c.nvlink_speed = gpu->nvlink;
+      c.nvlink_latency = gpu->nvlink_latency;
       c.pcie_speed = gpu->pcie;
     }
     c.gpus_per_host = positive_int("gpus", c.gpus_per_host);

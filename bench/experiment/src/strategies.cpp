@@ -54,6 +54,8 @@ const char* plan_of(Algo a) {
   switch (a) {
     case Algo::ring:
       return "nccl-ring";
+    case Algo::tree:
+      return "nccl-tree";
     case Algo::nvls:
       return "nvls";
     case Algo::nvls_tree:
@@ -104,7 +106,7 @@ std::vector<StrategyInfo>& registry() {
       {"auto", "the fastest algorithm per size by the analytic model", fastest},
       {"nccl",
        "what NCCL's tuner picks per size (algorithm, protocol, channels) by its own cost model; "
-       "of its algorithms, Ring, NVLS and NVLSTree are built so far",
+       "of its algorithms, Ring, Tree, NVLS and NVLSTree are built so far (not CollNet)",
        nccl_default}};
   return r;
 }
@@ -137,7 +139,7 @@ const StrategyInfo* find_strategy(const std::string& name) {
 
 Evaluation choose(const std::string& name, const Candidate& c) {
   if (const StrategyInfo* s = find_strategy(name)) return s->choose(c);
-  for (Algo a : {Algo::ring, Algo::nvls, Algo::nvls_tree}) {
+  for (Algo a : {Algo::tree, Algo::ring, Algo::nvls, Algo::nvls_tree}) {
     if (name == plan_of(a) && c.options.protocol.empty()) return nccl_tuned(c, {a});
   }
   return evaluate(name, c);

@@ -171,51 +171,55 @@ void allreduce_halving_doubling(Context& cx) {
   unfold_extra_ranks(cx, core, ready, fold_sends, entry);
 }
 
+void tree_reduce_broadcast(Context& cx, const std::vector<std::int32_t>& parent,
+                           const std::vector<Span>& pieces, const std::vector<Deps>& entry) {
+  std::vector<std::vector<std::int32_t>> children(cx.n);
+  std::int32_t root = 0;
+  for (std::int32_t r = 0; r < cx.n; ++r) {
+    if (parent[r] < 0) {
+      root = r;
+    } else {
+      children[parent[r]].push_back(r);
+    }
+  }
+  // Breadth-first order from the root: reverse it to reduce upward, walk it to broadcast down.
+  std::vector<std::int32_t> order{root};
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    for (std::int32_t c : children[order[i]]) order.push_back(c);
+  }
+  for (const Span& piece : pieces) {
+    const Region region = out_region(piece);
+    std::vector<Deps> up_ready = entry;
+    std::vector<StepIndex> up_send(cx.n, 0);
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+      const std::int32_t r = *it;
+      if (parent[r] < 0) continue;
+      const std::int32_t p = parent[r];
+      const Region landing = cx.b.scratch(p, piece.bytes);
+      const auto tr = cx.b.transfer(r, region, up_ready[r], p, landing, entry[p]);
+      up_send[r] = tr.send;
+      // Children reduce into the parent one after another: both write the same region.
+      up_ready[p] = {cx.b.reduce(p, region, landing, join({tr.recv}, up_ready[p]))};
+    }
+    std::vector<Deps> final_ready(cx.n);
+    final_ready[root] = up_ready[root];
+    for (std::int32_t r : order) {
+      for (std::int32_t c : children[r]) {
+        final_ready[c] = {cx.b.transfer(r, region, final_ready[r], c, region, {up_send[c]}).recv};
+      }
+    }
+  }
+}
+
 void allreduce_tree(Context& cx) {
   const std::uint64_t bytes = total_bytes(cx);
   const auto entry = copy_input_to_output(cx, bytes);
   if (cx.n == 1) return;
   const auto halves = split_elements(0, bytes / cx.elem, 2, cx.elem);
   for (int t = 0; t < 2; ++t) {
-    const auto parent = btree_parents(cx.n, t);
-    std::vector<std::vector<std::int32_t>> children(cx.n);
-    std::int32_t root = 0;
-    for (std::int32_t r = 0; r < cx.n; ++r) {
-      if (parent[r] < 0) {
-        root = r;
-      } else {
-        children[parent[r]].push_back(r);
-      }
-    }
-    // Breadth-first order from the root: reverse it to reduce upward, walk it to broadcast down.
-    std::vector<std::int32_t> order{root};
-    for (std::size_t i = 0; i < order.size(); ++i) {
-      for (std::int32_t c : children[order[i]]) order.push_back(c);
-    }
     const auto pieces =
         split_elements(halves[t].offset, halves[t].bytes / cx.elem, chunks_for(cx, halves[t].bytes), cx.elem);
-    for (const Span& piece : pieces) {
-      const Region region = out_region(piece);
-      std::vector<Deps> up_ready = entry;
-      std::vector<StepIndex> up_send(cx.n, 0);
-      for (auto it = order.rbegin(); it != order.rend(); ++it) {
-        const std::int32_t r = *it;
-        if (parent[r] < 0) continue;
-        const std::int32_t p = parent[r];
-        const Region landing = cx.b.scratch(p, piece.bytes);
-        const auto tr = cx.b.transfer(r, region, up_ready[r], p, landing, entry[p]);
-        up_send[r] = tr.send;
-        // Children reduce into the parent one after another: both write the same region.
-        up_ready[p] = {cx.b.reduce(p, region, landing, join({tr.recv}, up_ready[p]))};
-      }
-      std::vector<Deps> final_ready(cx.n);
-      final_ready[root] = up_ready[root];
-      for (std::int32_t r : order) {
-        for (std::int32_t c : children[r]) {
-          final_ready[c] = {cx.b.transfer(r, region, final_ready[r], c, region, {up_send[c]}).recv};
-        }
-      }
-    }
+    tree_reduce_broadcast(cx, btree_parents(cx.n, t), pieces, entry);
   }
 }
 

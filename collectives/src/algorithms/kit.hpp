@@ -69,6 +69,11 @@ struct RoundContext {
   std::uint64_t count;
 };
 
+// All-reduce of each piece up the tree `parent` (-1 at the root) and back down, every piece on its
+// own; entry[r] gates rank r's first steps.
+void tree_reduce_broadcast(Context& cx, const std::vector<std::int32_t>& parent,
+                           const std::vector<Span>& pieces, const std::vector<Deps>& entry);
+
 // The builders the registry names, one per (collective, algorithm).
 void allreduce_ring(Context& cx);
 RoundPlan all_reduce_ring_rounds(const RoundContext& rc);
@@ -79,6 +84,7 @@ void allreduce_hierarchical(Context& cx);
 void allreduce_direct(Context& cx);
 void allreduce_nccl_ring(Context& cx);
 RoundPlan all_reduce_nccl_ring_rounds(const RoundContext& rc);
+void allreduce_nccl_tree(Context& cx);
 void allreduce_nvls(Context& cx);
 void allreduce_nvls_tree(Context& cx);
 void reduce_scatter_ring(Context& cx);

@@ -21,6 +21,7 @@ struct GpuModel {
   bool nvls = false;           // its NVSwitch reduces and multicasts (NVLink SHARP)
   double nvls_efficiency = 0;  // of the NVLink rate that NVLS traffic reaches
   BitsPerSecond memory;        // HBM bandwidth
+  Seconds nvlink_latency;      // per link, GPU to NVSwitch
   std::string_view source;     // where the figures come from
 };
 
