@@ -75,11 +75,19 @@ double estimated_steps(Growth growth, std::int32_t n, std::uint64_t size_bytes, 
 using Builder = std::function<void(Context&)>;
 using RoundBuilder = std::function<RoundPlan(const RoundContext&)>;
 
+// A plan over this many steps (a ring all-reduce over 2,048 ranks, about 2.5 GB) is answered by its
+// round form where the algorithm has one.
+constexpr double kRoundsAbove = 5.0 * 2048 * 2048;
+// NCCL's algorithms run many channels and pieces: their plans are slow to evaluate well before memory
+// runs short, and their round forms model the pipeline, so they switch much earlier.
+constexpr double kNcclRoundsAbove = 2e6;
+
 struct Entry {
   AlgorithmInfo info;
   Builder build;
   Growth growth = Growth::quadratic;
   RoundBuilder rounds = nullptr;  // none: no compact form
+  double rounds_above = kRoundsAbove;
 };
 
 constexpr Growth kLog = Growth::n_log_n;
@@ -113,19 +121,26 @@ const std::vector<Entry>& registry() {
         "NCCL's Ring: one rail-aligned ring per channel, its protocol's pipeline and latencies"},
        allreduce_nccl_ring,
        Growth::channels_quadratic,
-       all_reduce_nccl_ring_rounds},
+       all_reduce_nccl_ring_rounds,
+       kNcclRoundsAbove},
       {{Collective::all_reduce, "nccl-tree",
         "NCCL's Tree: a chain in each host, a double binary tree across hosts, one tree per channel half"},
        allreduce_nccl_tree,
-       Growth::in_switch},
+       Growth::in_switch,
+       all_reduce_nccl_tree_rounds,
+       kNcclRoundsAbove},
       {{Collective::all_reduce, "nvls",
         "NCCL's NVLS: the NVSwitch reduces and multicasts inside one host (Hopper and later)"},
        allreduce_nvls,
-       Growth::in_switch},
+       Growth::in_switch,
+       all_reduce_nvls_rounds,
+       kNcclRoundsAbove},
       {{Collective::all_reduce, "nvls-tree",
         "NCCL's NVLSTree: NVLS inside each host, a double binary tree of the hosts' heads per NIC"},
        allreduce_nvls_tree,
-       Growth::in_switch},
+       Growth::in_switch,
+       all_reduce_nvls_tree_rounds,
+       kNcclRoundsAbove},
       {{Collective::reduce_scatter, "ring", "ring reduce-scatter, chunked and pipelined"},
        reduce_scatter_ring},
       {{Collective::reduce_scatter, "direct", "every rank sends each block to its owner"},
@@ -262,6 +277,12 @@ bool has_round_form(Collective c, const std::string& algorithm) {
   return static_cast<bool>(find_entry(c, algorithm).rounds);
 }
 
+bool prefers_round_form(Collective c, const std::string& algorithm, std::int32_t ranks, std::uint64_t size_bytes,
+                        const AlgoOptions& options) {
+  const Entry& e = find_entry(c, algorithm);
+  return e.rounds && estimated_steps(e.growth, ranks, size_bytes, options) > e.rounds_above;
+}
+
 Plan make_plan(Collective c, const std::string& algorithm, const Group& group, std::uint64_t size_bytes,
                const AlgoOptions& options) {
   check_group(c, group, options);
@@ -327,6 +348,7 @@ RoundPlan make_round_plan(Collective c, const std::string& algorithm, const Grou
   rp.phases = std::move(built.phases);
   rp.protocol = std::move(built.protocol);
   rp.channels = built.channels;
+  rp.reducers = std::move(built.reducers);
   return rp;
 }
 

@@ -64,8 +64,7 @@ SizeRun run_size(const Scenario& s, const Candidate& c, const packet::PacketConf
 bool needs_round_model(const Scenario& s, std::uint64_t size) {
   if (find_strategy(s.algorithm) != nullptr) return false;
   const std::int32_t ranks = resolve_ranks(s.ranks, &s.topology, 0);
-  return coll::estimate_plan_steps(s.collective, s.algorithm, ranks, size, s.options) > kRoundModelSteps &&
-         coll::has_round_form(s.collective, s.algorithm);
+  return coll::prefers_round_form(s.collective, s.algorithm, ranks, size, s.options);
 }
 
 void check_scenario(const Scenario& s) {

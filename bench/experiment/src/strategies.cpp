@@ -11,7 +11,7 @@ Evaluation evaluate(const std::string& algorithm, const Candidate& c) {
   Evaluation e;
   e.algorithm = algorithm;
   const double steps = coll::estimate_plan_steps(c.collective, algorithm, c.group.ranks, c.size, c.options);
-  if (steps > kRoundModelSteps) {
+  if (steps > kRoundModelSteps || coll::prefers_round_form(c.collective, algorithm, c.group.ranks, c.size, c.options)) {
     // make_round_plan refuses an algorithm without a round form, naming those that have one.
     e.round_plan = coll::make_round_plan(c.collective, algorithm, c.group, c.size, c.options);
     e.rounds = analytic::predict_rounds(*e.round_plan, c.router, c.costs);

@@ -174,7 +174,70 @@ void build_nvls(Context& cx, bool across_hosts) {
   }
 }
 
+// NVLS in rounds: one reducer per host; every GPU's whole buffer up to it and the sums back (the
+// pipeline's steady state, all at once), the heads' slices up and multicast, the heads' trees across
+// hosts with half of each slice on either tree; then a piece across the tree's depth.
+RoundPlan nvls_rounds(const RoundContext& rc, bool across_hosts) {
+  const HostLayout layout = host_layout(rc.group, across_hosts ? "nvls-tree" : "nvls");
+  const auto hosts = static_cast<std::int32_t>(layout.hosts.size());
+  if (across_hosts != (hosts > 1)) {
+    throw std::invalid_argument(across_hosts ? "nvls-tree joins hosts; inside one host use nvls"
+                                             : "nvls reduces in one host's NVSwitch; across hosts use nvls-tree");
+  }
+  const std::uint64_t bytes = rc.count * rc.elem;
+  const std::int32_t g = layout.ranks_per_host();
+  std::vector<std::int32_t> head_local;
+  if (across_hosts) {
+    for (const auto& locals : layout.locals_of_nic) head_local.push_back(locals.front());
+  } else {
+    for (std::int32_t i = 0; i < g; ++i) head_local.push_back(i);
+  }
+  const std::uint64_t slice = bytes / head_local.size();
+  RoundPlan rp;
+  rp.protocol = nccl::protocol_costs(across_hosts ? nccl::Algo::nvls_tree : nccl::Algo::nvls, nccl::Proto::simple, hosts);
+  rp.channels = rc.opt.channels > 0 ? rc.opt.channels : kNvlsChannels;
+  std::vector<Flow> flows;
+  for (std::int32_t h = 0; h < hosts; ++h) {
+    const std::int32_t sw = rc.n + h;
+    rp.reducers.push_back({rc.group.host_of(layout.hosts[h].front())});
+    for (std::int32_t i = 0; i < g; ++i) {
+      const bool head = std::find(head_local.begin(), head_local.end(), i) != head_local.end();
+      flows.push_back({layout.hosts[h][i], sw, bytes + (head ? slice : 0)});
+      flows.push_back({sw, layout.hosts[h][i], bytes});
+    }
+  }
+  if (across_hosts) {
+    for (int which = 0; which < 2; ++which) {
+      const auto parent = btree_parents(hosts, which);
+      for (std::int32_t h = 0; h < hosts; ++h) {
+        if (parent[h] < 0) continue;
+        for (std::int32_t local : head_local) {
+          flows.push_back({layout.hosts[h][local], layout.hosts[parent[h]][local], slice / 2});
+          flows.push_back({layout.hosts[parent[h]][local], layout.hosts[h][local], slice / 2});
+        }
+      }
+    }
+  }
+  rp.phases.push_back({std::move(flows), across_hosts ? slice : 0, 0, 1});
+  if (across_hosts) {
+    int depth = 0;
+    while ((1 << (depth + 1)) <= hosts) ++depth;
+    const std::uint64_t piece = std::min<std::uint64_t>(kNvlsChunk, std::max<std::uint64_t>(rc.elem, slice));
+    rp.phases.push_back({{{layout.hosts[1][head_local[0]], layout.hosts[0][head_local[0]], piece}}, 0, 0,
+                         2u * static_cast<std::uint64_t>(depth)});
+  }
+  return rp;
+}
+
 }  // namespace
+
+RoundPlan all_reduce_nvls_rounds(const RoundContext& rc) {
+  return nvls_rounds(rc, false);
+}
+
+RoundPlan all_reduce_nvls_tree_rounds(const RoundContext& rc) {
+  return nvls_rounds(rc, true);
+}
 
 void allreduce_nvls(Context& cx) {
   build_nvls(cx, false);

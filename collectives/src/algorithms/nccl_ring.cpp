@@ -97,8 +97,12 @@ RoundPlan all_reduce_nccl_ring_rounds(const RoundContext& rc) {
     reduced += segment;
     for (std::int32_t i = 0; i < rc.n; ++i) flows.push_back({s.orders[c][i], s.orders[c][(i + 1) % rc.n], segment});
   }
-  rp.phases.push_back({flows, reduced, 0, n - 1});
-  rp.phases.push_back({std::move(flows), 0, 0, n - 1});
+  // A round moves one segment per channel, chunk by chunk, so its reductions overlap its transfers;
+  // the connection's slots hold as many rounds as fit (at least two: the next round's first chunk
+  // starts as this round's last one lands).
+  const std::size_t window = std::max<std::size_t>(2, slots_ahead(s.proto, flows.empty() ? 0 : flows.front().bytes));
+  rp.phases.push_back({flows, reduced, 0, n - 1, window});
+  rp.phases.push_back({std::move(flows), 0, 0, n - 1, window});
   return rp;
 }
 

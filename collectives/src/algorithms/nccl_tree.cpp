@@ -72,4 +72,40 @@ void allreduce_nccl_tree(Context& cx) {
   }
 }
 
+// The tree in rounds: every edge of every channel's tree carries its channel's slice up and down at
+// once (the pipeline's steady state), then the pipeline's fill: a piece up and down the deepest path,
+// 2 (local ranks - 1) hops inside hosts and 2 log2(hosts) across.
+RoundPlan all_reduce_nccl_tree_rounds(const RoundContext& rc) {
+  const HostLayout layout = host_layout(rc.group, "nccl-tree");
+  const nccl::Proto proto = protocol_of(rc.opt);
+  const std::uint64_t bytes = rc.count * rc.elem;
+  const std::int32_t channels = plan_channels(nccl::Algo::tree, rc.opt, layout, rc.n, bytes, rc.elem);
+  const auto hosts = static_cast<std::int32_t>(layout.hosts.size());
+  RoundPlan rp;
+  rp.protocol = nccl::protocol_costs(nccl::Algo::tree, proto, hosts);
+  rp.channels = channels;
+  rp.phases.push_back({{}, 0, bytes, 1});
+  if (rc.n == 1) return rp;
+  const auto slices = split_elements(0, rc.count, static_cast<std::uint64_t>(channels), rc.elem);
+  std::vector<Flow> flows;
+  for (std::int32_t c = 0; c < channels; ++c) {
+    const auto parent = rank_tree(layout, c, channels);
+    for (std::int32_t r = 0; r < rc.n; ++r) {
+      if (parent[r] < 0) continue;
+      flows.push_back({r, parent[r], slices[c].bytes});
+      flows.push_back({parent[r], r, slices[c].bytes});
+    }
+  }
+  rp.phases.push_back({std::move(flows), bytes, 0, 1});
+  const std::uint64_t piece = std::min<std::uint64_t>(tree_chunk(proto), std::max<std::uint64_t>(rc.elem, slices[0].bytes));
+  const std::int32_t g = layout.ranks_per_host();
+  if (g > 1) rp.phases.push_back({{{layout.hosts[0][1], layout.hosts[0][0], piece}}, 0, 0, 2u * static_cast<std::uint64_t>(g - 1)});
+  int depth = 0;
+  while ((1 << (depth + 1)) <= hosts) ++depth;
+  if (hosts > 1) {
+    rp.phases.push_back({{{layout.hosts[1][0], layout.hosts[0][0], piece}}, 0, 0, 2u * static_cast<std::uint64_t>(depth)});
+  }
+  return rp;
+}
+
 }  // namespace fabtwin::coll::detail

@@ -17,13 +17,15 @@ std::uint32_t lane(const topo::Hop& h) {
 // its most loaded link needs for all the bytes crossing it in this round.
 struct Round {
   Seconds transfers;
+  Seconds latency;  // the largest fixed cost of a flow
+  Seconds drain;    // the most loaded link's time
   std::uint32_t most_flows = 0;
   LinkLoad busiest;
 };
 
 Round evaluate_round(const coll::RoundPhase& phase, const coll::Protocol& protocol, const topo::Router& router,
-                     const CostParams& params, std::map<std::pair<std::int32_t, std::int32_t>, topo::Path>& paths) {
-  const auto& topology = router.topology();
+                     const backend::Placement& placement, const CostParams& params,
+                     std::map<std::pair<std::int32_t, std::int32_t>, topo::Path>& paths) {
   const auto& links = router.topology().links;
   std::vector<const topo::Path*> path_of(phase.flows.size());
   std::vector<backend::MessageCost> cost(phase.flows.size());
@@ -36,16 +38,18 @@ Round evaluate_round(const coll::RoundPhase& phase, const coll::Protocol& protoc
       const std::uint64_t key = topo::rank_pair_flow(flow.from, flow.to);
       it = paths
                .emplace(std::pair{flow.from, flow.to},
-                        router.rank_path(flow.from, flow.to, key, params.ecmp_seed))
+                        placement.path(flow.from, flow.to, key, params.ecmp_seed))
                .first;
     }
     path_of[f] = &it->second;
-    const bool crosses = topology.host_of_rank(flow.from) != topology.host_of_rank(flow.to);
+    const bool crosses = placement.crosses_hosts(flow.from, flow.to);
     Seconds path_latency(0);
     for (const auto& hop : it->second) path_latency += links[hop.link].latency;
     cost[f] = backend::message_cost(protocol, flow.bytes, crosses, path_latency, params.endpoint);
+    const double efficiency = placement.efficiency(flow.from, flow.to);
+    const Bytes wire(static_cast<std::uint64_t>(static_cast<double>(cost[f].wire_bytes) / efficiency));
     for (const auto& hop : it->second) {
-      drain[lane(hop)] += topo::wire_time(Bytes(cost[f].wire_bytes), links[hop.link]).count();
+      drain[lane(hop)] += topo::wire_time(wire, links[hop.link]).count();
       ++flows_on[lane(hop)];
     }
   }
@@ -63,6 +67,8 @@ Round evaluate_round(const coll::RoundPhase& phase, const coll::Protocol& protoc
       }
     }
     round.transfers = std::max(round.transfers, latency + Seconds(slowest));
+    round.latency = std::max(round.latency, latency);
+    round.drain = std::max(round.drain, Seconds(slowest));
   }
   return round;
 }
@@ -72,6 +78,8 @@ Round evaluate_round(const coll::RoundPhase& phase, const coll::Protocol& protoc
 RoundEstimate predict_rounds(const coll::RoundPlan& plan, const topo::Router& router,
                              const CostParams& params) {
   const auto& topology = router.topology();
+  const coll::Plan summary = plan.summary();
+  const backend::Placement placement(summary, router);
   if (plan.ranks < 1 || plan.ranks > topology.rank_count()) {
     throw std::invalid_argument("round model: " + std::to_string(plan.ranks) + " ranks on topology " +
                                 topology.name + ", which places " + std::to_string(topology.rank_count()));
@@ -80,10 +88,19 @@ RoundEstimate predict_rounds(const coll::RoundPlan& plan, const topo::Router& ro
   RoundEstimate est;
   est.time = plan.protocol.call;
   for (const auto& phase : plan.phases) {
-    const Round round = evaluate_round(phase, plan.protocol, router, params, paths);
+    const Round round = evaluate_round(phase, plan.protocol, router, placement, params, paths);
     const Seconds local = params.endpoint.reduce_time(Bytes(phase.reduce_bytes)) +
                           params.endpoint.copy_time(Bytes(phase.copy_bytes));
-    est.time += (round.transfers + local) * static_cast<double>(phase.repeat);
+    const auto repeat = static_cast<double>(phase.repeat);
+    if (phase.window <= 1) {
+      est.time += (round.transfers + local) * repeat;
+    } else {
+      // Pipelined rounds: each costs its drain, its local work or its share of the latency the slots
+      // overlap, whichever is longest, and the last one's latency shows once.
+      const Seconds per_round =
+          std::max({round.drain, local, round.latency * (1.0 / static_cast<double>(phase.window))});
+      est.time += per_round * repeat + round.latency;
+    }
     if (round.transfers > est.slowest_round) est.slowest_round = round.transfers;
     if (round.most_flows > est.most_flows_on_a_link) {
       est.most_flows_on_a_link = round.most_flows;

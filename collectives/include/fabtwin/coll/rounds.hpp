@@ -24,6 +24,9 @@ struct RoundPhase {
   std::uint64_t reduce_bytes = 0;  // each rank's reduction after the round's flows
   std::uint64_t copy_bytes = 0;    // each rank's local copy after them
   std::uint64_t repeat = 1;
+  // Rounds a connection may have in flight (NCCL's buffer slots): a round's latency overlaps with the
+  // next ones' up to this depth. 1: lock-step, each round waits for the previous one to land.
+  std::uint64_t window = 1;
 };
 
 struct RoundPlan {
@@ -36,6 +39,7 @@ struct RoundPlan {
   ReduceOp op = ReduceOp::sum;
   Protocol protocol;
   std::int32_t channels = 1;
+  std::vector<InNetworkReducer> reducers;  // participants ranks.. as in a plan
   std::vector<RoundPhase> phases;
 
   // The plan's header fields (collective, algorithm, sizes, types), with no steps: what a results row
@@ -51,6 +55,8 @@ struct RoundPlan {
     p.root = -1;
     p.protocol = protocol;
     p.channels = channels;
+    p.reducers = reducers;
+    p.ranks.resize(static_cast<std::size_t>(ranks) + reducers.size());
     return p;
   }
 };

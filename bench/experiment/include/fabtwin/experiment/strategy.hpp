@@ -14,8 +14,9 @@
 
 namespace fabtwin::experiment {
 
-// A plan over this many steps (a ring all-reduce over 2,048 ranks, about 2.5 GB) is answered by the
-// algorithm's round model where it has one.
+// A plan over this many steps (a ring all-reduce over 2,048 ranks, about 2.5 GB) is too large to build
+// here: the algorithm's round model answers where it has one, and the refusal says so where it has
+// none. NCCL's algorithms switch to their round model earlier (coll::prefers_round_form).
 inline constexpr double kRoundModelSteps = 5.0 * 2048 * 2048;
 
 struct Candidate {
