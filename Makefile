@@ -16,11 +16,17 @@ asan: deps
 	cmake --preset asan
 	cmake --build --preset asan -j $(JOBS)
 
-# The main job on the built-in default scenario: the default fabric, then the what-if of
+# The main job on the built-in default scenario: the default fabric (16 DGX H100 nodes), NCCL's own
+# choice on it beside a textbook ring, then the what-if of
 # scripts/whatif.sh (rail-optimized against an equal-switch leaf-spine, ring against hierarchical,
 # packet simulation beside the analytic prediction), with a plot under results/whatif/.
 demo: release
 	$(FABTWIN) topo
+	@echo
+	@echo "# What NCCL runs on this fabric (its tuner's pick per size), then a textbook ring for contrast:"
+	$(FABTWIN) sim --algo nccl -b 8 -e 8GiB -f 8
+	@echo
+	$(FABTWIN) sim --algo ring -b 1MiB -e 8GiB -f 8
 	@echo
 	bash scripts/whatif.sh $(FABTWIN) $(MEASURED)
 

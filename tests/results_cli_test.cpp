@@ -115,7 +115,11 @@ TEST_F(ResultsCli, CompareSimulateRunsTheMeasuredScenario) {
                "--backends", "analytic", "--keep", path("sims")});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("# simulating: fabtwin sim --backend analytic"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("--algo ring --ranks 16 --collective all_reduce --dtype float"), std::string::npos);
+  // The log says NCCL_ALGO=Ring: NCCL's ring is simulated, and the output says so.
+  EXPECT_NE(r.out.find("# simulating what NCCL ran: --algo nccl-ring (NCCL_ALGO)"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("--algo nccl-ring --ranks 16 --collective all_reduce --dtype float"),
+            std::string::npos);
   EXPECT_NE(r.out.find("nccl-tests"), std::string::npos);
   EXPECT_NE(r.out.find("1073741824"), std::string::npos);  // every measured size, simulated
   EXPECT_TRUE(fs::exists(path("sims/sim-analytic-0.json")));

@@ -249,7 +249,8 @@ TEST(Rail, DefaultScenarioCounts) {
   EXPECT_EQ(s.nics, 128);
   EXPECT_EQ(s.nvswitches, 16);
   EXPECT_EQ(s.switches_per_tier, (std::vector<std::int32_t>{8, 16}));
-  EXPECT_EQ(s.links_per_layer.at("roce"), 128 + 8 * 16);
+  EXPECT_EQ(s.links_per_layer.at("ib"), 128 + 8 * 16);  // DGX H100: ConnectX-7 NDR
+  EXPECT_EQ(t.gpu, "h100");
   EXPECT_EQ(s.links_per_layer.at("pcie"), 128);
   EXPECT_EQ(s.links_per_layer.at("nvlink"), 128);
   EXPECT_DOUBLE_EQ(s.bisection_bandwidth.count(), 64 * 400e9);

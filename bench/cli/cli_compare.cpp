@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <ostream>
 #include <sstream>
@@ -13,6 +14,7 @@
 #include "cli.hpp"
 #include "fabtwin/coll/algorithms.hpp"
 #include "fabtwin/experiment/experiment.hpp"
+#include "fabtwin/experiment/strategy.hpp"
 #include "fabtwin/results/calibration.hpp"
 #include "fabtwin/results/compare.hpp"
 #include "fabtwin/results/gnuplot.hpp"
@@ -92,7 +94,22 @@ std::optional<std::array<std::uint64_t, 3>> sweep_of(const std::vector<std::uint
 
 // The algorithm to simulate: --algo, else the measured one where fabtwin has it, else the fastest.
 std::string algorithm_for(const results::ResultFile& measured, const CompareArgs& a, std::ostream& out) {
-  if (!a.algo.empty()) return a.algo;
+  if (!a.algo.empty()) return experiment::canonical_algorithm(a.algo);
+  if (measured.run.backend == "nccl-tests") {
+    // What NCCL ran: its tuner's pick, or the algorithm NCCL_ALGO forced (the importer keeps its name).
+    static const std::map<std::string, std::string> nccl = {{"nccl", "nccl"},
+                                                            {"ring", "nccl-ring"},
+                                                            {"tree", "nccl-tree"},
+                                                            {"nvls", "nvls"},
+                                                            {"nvlstree", "nvls-tree"}};
+    if (const auto it = nccl.find(measured.run.algorithm); it != nccl.end()) {
+      out << "# simulating what NCCL ran: "
+          << (it->second == "nccl" ? "its tuner's pick per size (--algo nccl)"
+                                   : "--algo " + it->second + " (NCCL_ALGO)")
+          << "\n";
+      return it->second;
+    }
+  }
   const auto known = coll::algorithms_for(parse_collective(measured.run.collective));
   if (std::find(known.begin(), known.end(), measured.run.algorithm) != known.end())
     return measured.run.algorithm;

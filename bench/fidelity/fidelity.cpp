@@ -54,6 +54,7 @@ std::string section(const std::string& path, const std::string& from, const std:
 
 struct Errors {
   std::vector<double> large, small;
+  std::string skipped;
   void add(std::uint64_t size, double err) {
     if (size >= kLarge) large.push_back(err);
     if (size <= kSmall) small.push_back(err);
@@ -86,7 +87,16 @@ Errors score(const results::ResultFile& measured, const json& t, experiment::Bac
   }
   Errors e;
   if (s.sizes.empty()) return e;
-  const auto sim = experiment::run(s);
+  experiment::Outcome sim;
+  try {
+    sim = experiment::run(s);
+  } catch (const std::invalid_argument& why) {
+    // A backend that cannot run what NCCL would (the packet model has no reducing switch) is not
+    // scored on the table, and says why.
+    detail << "#   " << experiment::to_string(backend) << ": not run: " << why.what() << "\n";
+    e.skipped = why.what();
+    return e;
+  }
   for (std::size_t i = 0; i < sim.results.rows.size(); ++i) {
     const auto& m = measured.rows[i];
     const auto& r = sim.results.rows[i];
@@ -142,6 +152,7 @@ int main(int argc, char** argv) {
                   median_worst(a.large).c_str(), median_worst(a.small).c_str(), median_worst(p.large).c_str(),
                   median_worst(p.small).c_str());
       if (!scored) std::printf("#   not pooled: %s\n", t.value("why", std::string()).c_str());
+      if (!p.skipped.empty()) std::printf("#   packet not run: %s\n", p.skipped.c_str());
       if (show_detail) std::cout << detail.str();
     }
     std::printf("  %-52s %5s | %s %s | %s %s\n", "pooled (scored tables)", "",

@@ -8,6 +8,8 @@
 #include <queue>
 #include <sstream>
 
+#include "fabtwin/topo/node.hpp"
+
 namespace fabtwin::topo {
 
 namespace {
@@ -259,6 +261,7 @@ std::string plain(double v) {
 Summary summarize(const Topology& t) {
   Summary s;
   s.name = t.name;
+  s.gpu = t.gpu;
   s.hosts = t.host_count();
   for (const Node& n : t.nodes) {
     switch (n.kind) {
@@ -304,6 +307,7 @@ nlohmann::json to_json(const Summary& s) {
   for (const TierOversubscription& o : s.oversubscription)
     over.push_back({{"tier", o.tier}, {"ratio", o.ratio}});
   return {{"name", s.name},
+          {"gpu", s.gpu},
           {"hosts", s.hosts},
           {"gpus", s.gpus},
           {"nics", s.nics},
@@ -329,7 +333,15 @@ std::string to_text(const Summary& s) {
   };
   row("topology", s.name);
   row("hosts", std::to_string(s.hosts));
-  row("GPUs", std::to_string(s.gpus) + " (" + std::to_string(s.nvswitches) + " NVSwitches)");
+  row("GPUs", std::to_string(s.gpus) + (s.gpu.empty() ? "" : " " + s.gpu) + " (" +
+                  std::to_string(s.nvswitches) + " NVSwitches)");
+  if (const GpuModel* g = find_gpu_model(s.gpu); g != nullptr && s.hosts > 0) {
+    std::ostringstream node;
+    node << s.gpus / s.hosts << " x " << g->name << " and " << s.nics / s.hosts << " NICs per host; NVLink "
+         << g->nvlink.count() / 8e9 << " GB/s per GPU per direction"
+         << (g->nvls ? ", NVSwitch reduces (NVLS)" : "");
+    row("node", node.str());
+  }
   row("NICs", std::to_string(s.nics));
   std::string tiers;
   for (std::size_t i = 0; i < s.switches_per_tier.size(); ++i) {

@@ -14,9 +14,9 @@ struct CommonParams {
   // Compute NICs per host: 0 means one per GPU. Fewer than the GPUs are shared (GPU i uses NIC
   // i / (gpus / nics)); the count must divide the GPUs.
   std::int32_t nics_per_host = 0;
-  std::string gpu;  // GPU model (topo/node.hpp), recorded in the topology; empty when not said
-  BitsPerSecond speed{400e9};      // every network link
-  Seconds latency{1e-6};           // every network link
+  std::string gpu;             // GPU model (topo/node.hpp), recorded in the topology; empty when not said
+  BitsPerSecond speed{400e9};  // every network link
+  Seconds latency{1e-6};       // every network link
   Bytes mtu{4096};
   LinkLayer layer = LinkLayer::roce;
   BitsPerSecond nvlink_speed{3600e9};  // per GPU, per direction (450 GB/s)
@@ -74,7 +74,8 @@ Topology make_rail(const RailParams& p);
 // anything ending in .json is read as a topology file. Throws std::invalid_argument naming the key.
 Topology topology_from_spec(const std::string& spec);
 
-// The scenario the README's demo and `fabtwin topo` without --topology use.
-inline constexpr const char* kDefaultTopologySpec = "rail:hosts=16,gpus=8,hosts_per_leaf=16,speed=400Gbps";
+// The scenario the README's demo and `fabtwin topo` without --topology use: 16 DGX H100 nodes,
+// rail-optimized, 400 Gb/s InfiniBand.
+inline constexpr const char* kDefaultTopologySpec = "rail:hosts=16,hosts_per_leaf=16,node=dgx-h100";
 
 }  // namespace fabtwin::topo

@@ -18,6 +18,7 @@ struct TierOversubscription {
 
 struct Summary {
   std::string name;
+  std::string gpu;  // GPU model of the hosts, empty when the topology does not say
   std::int32_t hosts = 0;
   std::int32_t gpus = 0;
   std::int32_t nics = 0;
