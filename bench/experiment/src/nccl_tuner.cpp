@@ -1,11 +1,11 @@
 // NCCL's cost model for all-reduce (NVIDIA/nccl v2.30 graph/tuning.cc ncclTopoTuneModel and
 // ncclTopoGetAlgoTime, enqueue.cc topoGetAlgoInfo), on the system nccl_search.cpp finds.
+#include "fabtwin/experiment/nccl_tuner.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
-
-#include "fabtwin/experiment/nccl_tuner.hpp"
 
 namespace fabtwin::experiment {
 
@@ -16,11 +16,15 @@ using coll::nccl::Hw;
 using coll::nccl::Proto;
 
 // tuning.cc, indexed [arch: Volta, Ampere, Hopper, Blackwell][nodes: 1, 2, more].
-constexpr double kLlMaxBw[4][3] = {{39.0, 39.0, 20.4}, {87.7, 22.5, 19.0}, {141.0, 45.0, 35.0}, {282.0, 90.0, 70.0}};
+constexpr double kLlMaxBw[4][3] = {
+    {39.0, 39.0, 20.4}, {87.7, 22.5, 19.0}, {141.0, 45.0, 35.0}, {282.0, 90.0, 70.0}};
 constexpr double kPerChRingLl128[4][3] = {{20, 20, 20}, {20, 20, 20}, {36.7, 36.7, 36.7}, {40, 40, 40}};
-constexpr double kPerChTreeLl128[4][3] = {{20, 20, 20}, {20, 20, 20}, {36.7, 36.7, 29.0}, {55.6, 31.67, 20.0}};
-constexpr double kPerChTree[4][3] = {{26.5, 18.5, 10.0}, {24.0, 23.6, 17.8}, {38.7, 41.4, 36.0}, {70.0, 42.8, 24.0}};
-constexpr double kPerChNvlsTree[4][3] = {{26.5, 18.5, 10.0}, {24.0, 23.6, 17.8}, {0.0, 57.7, 45.5}, {0.0, 96.0, 80.0}};
+constexpr double kPerChTreeLl128[4][3] = {
+    {20, 20, 20}, {20, 20, 20}, {36.7, 36.7, 29.0}, {55.6, 31.67, 20.0}};
+constexpr double kPerChTree[4][3] = {
+    {26.5, 18.5, 10.0}, {24.0, 23.6, 17.8}, {38.7, 41.4, 36.0}, {70.0, 42.8, 24.0}};
+constexpr double kPerChNvlsTree[4][3] = {
+    {26.5, 18.5, 10.0}, {24.0, 23.6, 17.8}, {0.0, 57.7, 45.5}, {0.0, 96.0, 80.0}};
 constexpr double kNvlsEfficiency[4] = {0.0, 0.0, 0.85, 0.74};
 // ncclTopoGetAlgoTime's treeCorrectionFactor[proto][log2(bytes / 64)].
 constexpr double kTreeCorrection[3][24] = {
@@ -69,7 +73,8 @@ double algorithm_bw(const NcclSystem& s, Algo a, Proto p) {
   if (a == Algo::tree) {
     bus = std::min(bus * 0.92, ch * kPerChTree[ar][nc]);
     if (p == Proto::ll) bus = std::min(bus / 3.8, ll_max(s));
-    if (p == Proto::ll128) bus = std::min(bus * (s.nodes == 1 ? 7.0 / 9.0 : 120.0 / 128.0), ch * kPerChTreeLl128[ar][nc]);
+    if (p == Proto::ll128)
+      bus = std::min(bus * (s.nodes == 1 ? 7.0 / 9.0 : 120.0 / 128.0), ch * kPerChTreeLl128[ar][nc]);
     return bus * 0.5;
   }
   return 0;
@@ -87,7 +92,8 @@ double latency_us(const NcclSystem& s, Algo a, Proto p) {
       return base + (nsteps - inter_steps) * hop + inter_steps * inter;
     }
     case Algo::tree:
-      return base + 2 * ((s.ranks / s.nodes - 1) * intra + log2i(static_cast<std::uint64_t>(s.nodes)) * inter);
+      return base +
+             2 * ((s.ranks / s.nodes - 1) * intra + log2i(static_cast<std::uint64_t>(s.nodes)) * inter);
     case Algo::nvls:
       return intra;
     case Algo::nvls_tree:
@@ -98,6 +104,15 @@ double latency_us(const NcclSystem& s, Algo a, Proto p) {
 }
 
 }  // namespace
+
+double nccl_channel_rate_gbps(const NcclSystem& s, Algo a, Proto p, std::int32_t channels) {
+  if (p == Proto::simple || (a != Algo::ring && a != Algo::tree) || s.ranks < 2) return 0;
+  // NCCL's model gives the call its bandwidth whatever channels it runs on; spread over them, a ring
+  // channel's hops each move busBw / channels, a tree channel's edges algBw / channels.
+  const double alg = algorithm_bw(s, a, p);
+  const double bus = a == Algo::ring ? alg * 2.0 * (s.ranks - 1) / s.ranks : alg;
+  return bus / std::max(1, channels);
+}
 
 std::int32_t nccl_call_channels(const NcclSystem& s, Algo a, Proto p, std::uint64_t bytes) {
   if (a == Algo::nvls || a == Algo::nvls_tree) return s.nvls_channels;
@@ -119,8 +134,8 @@ double nccl_model_time_us(const NcclSystem& s, Algo a, Proto p, std::uint64_t by
   return lat + static_cast<double>(bytes) / (1000.0 * bw);
 }
 
-NcclChoice nccl_choose(const NcclSystem& sys, const std::vector<Algo>& algos, const std::vector<Proto>& protos,
-                       std::uint64_t bytes) {
+NcclChoice nccl_choose(const NcclSystem& sys, const std::vector<Algo>& algos,
+                       const std::vector<Proto>& protos, std::uint64_t bytes) {
   NcclChoice best{Algo::ring, Proto::simple, std::numeric_limits<double>::infinity(), 0};
   for (Algo a : algos) {
     for (Proto p : protos) {
@@ -130,8 +145,9 @@ NcclChoice nccl_choose(const NcclSystem& sys, const std::vector<Algo>& algos, co
     }
   }
   if (!std::isfinite(best.model_time_us)) {
-    throw std::invalid_argument("NCCL's model runs none of the algorithms allowed here with the protocols allowed "
-                                "(NVLS needs Hopper or later and Simple; NVLSTree more than one node)");
+    throw std::invalid_argument(
+        "NCCL's model runs none of the algorithms allowed here with the protocols allowed "
+        "(NVLS needs Hopper or later and Simple; NVLSTree more than one node)");
   }
   return best;
 }

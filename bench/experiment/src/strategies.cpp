@@ -11,7 +11,8 @@ Evaluation evaluate(const std::string& algorithm, const Candidate& c) {
   Evaluation e;
   e.algorithm = algorithm;
   const double steps = coll::estimate_plan_steps(c.collective, algorithm, c.group.ranks, c.size, c.options);
-  if (steps > kRoundModelSteps || coll::prefers_round_form(c.collective, algorithm, c.group.ranks, c.size, c.options)) {
+  if (steps > kRoundModelSteps ||
+      coll::prefers_round_form(c.collective, algorithm, c.group.ranks, c.size, c.options)) {
     // make_round_plan refuses an algorithm without a round form, naming those that have one.
     e.round_plan = coll::make_round_plan(c.collective, algorithm, c.group, c.size, c.options);
     e.rounds = analytic::predict_rounds(*e.round_plan, c.router, c.costs);
@@ -86,6 +87,8 @@ Evaluation nccl_tuned(const Candidate& c, const std::vector<Algo>& algos) {
   coll::AlgoOptions tuned = c.options;
   tuned.protocol = coll::nccl::to_string(pick.proto);
   if (tuned.channels == 0) tuned.channels = pick.channels;
+  tuned.channel_rate =
+      BitsPerSecond(nccl_channel_rate_gbps(sys, pick.algo, pick.proto, tuned.channels) * 8e9);
   Evaluation e =
       evaluate(plan_of(pick.algo), Candidate{c.collective, c.group, c.size, tuned, c.router, c.costs});
   e.nccl_model_us = pick.model_time_us;

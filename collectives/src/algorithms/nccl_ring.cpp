@@ -18,10 +18,12 @@ std::uint64_t chunk_bytes(nccl::Proto p) {
 
 std::int32_t ring_chunks(const AlgoOptions& opt, nccl::Proto p, std::uint64_t segment, std::uint64_t elem) {
   if (opt.chunks > 0) {
-    return static_cast<std::int32_t>(std::clamp<std::uint64_t>(segment / elem, 1, static_cast<std::uint64_t>(opt.chunks)));
+    return static_cast<std::int32_t>(
+        std::clamp<std::uint64_t>(segment / elem, 1, static_cast<std::uint64_t>(opt.chunks)));
   }
   const std::uint64_t c = (segment + chunk_bytes(p) - 1) / chunk_bytes(p);
-  return static_cast<std::int32_t>(std::clamp<std::uint64_t>(c, 1, std::max<std::uint64_t>(1, std::min<std::uint64_t>(kMaxChunks, segment / elem))));
+  return static_cast<std::int32_t>(std::clamp<std::uint64_t>(
+      c, 1, std::max<std::uint64_t>(1, std::min<std::uint64_t>(kMaxChunks, segment / elem))));
 }
 
 // How many rounds a connection holds ahead: NCCL_STEPS slots of one protocol step each, a round of
@@ -49,8 +51,11 @@ RingSetup ring_setup(const Group& group, const AlgoOptions& opt, std::int32_t n,
   return s;
 }
 
-Protocol ring_protocol(nccl::Proto p, const Group& group) {
-  return nccl::protocol_costs(nccl::Algo::ring, p, static_cast<std::int32_t>(host_layout(group, "nccl-ring").hosts.size()));
+Protocol ring_protocol(nccl::Proto p, const Group& group, const AlgoOptions& opt) {
+  Protocol out = nccl::protocol_costs(
+      nccl::Algo::ring, p, static_cast<std::int32_t>(host_layout(group, "nccl-ring").hosts.size()));
+  out.channel_rate = opt.channel_rate;
+  return out;
 }
 
 }  // namespace
@@ -59,7 +64,7 @@ void allreduce_nccl_ring(Context& cx) {
   const std::uint64_t bytes = total_bytes(cx);
   const RingSetup s = ring_setup(cx.group, cx.opt, cx.n, bytes / cx.elem, cx.elem);
   Plan& plan = cx.b.plan();
-  plan.protocol = ring_protocol(s.proto, cx.group);
+  plan.protocol = ring_protocol(s.proto, cx.group, cx.opt);
   plan.channels = static_cast<std::int32_t>(s.orders.size());
   for (std::size_t c = 0; c < s.orders.size(); ++c) {
     // NCCL reads the input in its first step; each channel copying its own slice is the nearest a plan
@@ -85,7 +90,7 @@ void allreduce_nccl_ring(Context& cx) {
 RoundPlan all_reduce_nccl_ring_rounds(const RoundContext& rc) {
   const RingSetup s = ring_setup(rc.group, rc.opt, rc.n, rc.count, rc.elem);
   RoundPlan rp;
-  rp.protocol = ring_protocol(s.proto, rc.group);
+  rp.protocol = ring_protocol(s.proto, rc.group, rc.opt);
   rp.channels = static_cast<std::int32_t>(s.orders.size());
   rp.phases.push_back({{}, 0, rc.count * rc.elem, 1});
   if (rc.n == 1) return rp;
@@ -95,12 +100,14 @@ RoundPlan all_reduce_nccl_ring_rounds(const RoundContext& rc) {
   for (std::size_t c = 0; c < s.orders.size(); ++c) {
     const std::uint64_t segment = ((s.slices[c].bytes / rc.elem + n - 1) / n) * rc.elem;
     reduced += segment;
-    for (std::int32_t i = 0; i < rc.n; ++i) flows.push_back({s.orders[c][i], s.orders[c][(i + 1) % rc.n], segment});
+    for (std::int32_t i = 0; i < rc.n; ++i)
+      flows.push_back({s.orders[c][i], s.orders[c][(i + 1) % rc.n], segment});
   }
   // A round moves one segment per channel, chunk by chunk, so its reductions overlap its transfers;
   // the connection's slots hold as many rounds as fit (at least two: the next round's first chunk
   // starts as this round's last one lands).
-  const std::size_t window = std::max<std::size_t>(2, slots_ahead(s.proto, flows.empty() ? 0 : flows.front().bytes));
+  const std::size_t window =
+      std::max<std::size_t>(2, slots_ahead(s.proto, flows.empty() ? 0 : flows.front().bytes));
   rp.phases.push_back({flows, reduced, 0, n - 1, window});
   rp.phases.push_back({std::move(flows), 0, 0, n - 1, window});
   return rp;

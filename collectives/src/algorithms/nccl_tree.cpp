@@ -12,9 +12,11 @@ namespace fabtwin::coll::detail {
 
 namespace {
 
-// Tree moves one protocol step per chunk (enqueue.cc calcCollChunking).
+// Tree moves one protocol step per chunk with Simple (enqueue.cc calcCollChunking). LL and LL128 flag
+// every 8 or 120 bytes, so a receiver forwards each line as it lands: they pipeline at line grain,
+// which a plan approaches with pieces as small as 4 KiB.
 std::uint64_t tree_chunk(nccl::Proto p) {
-  return nccl::info(p).step_bytes;
+  return p == nccl::Proto::simple ? nccl::info(p).step_bytes : 4096;
 }
 
 // Every rank's parent in channel `c`'s tree.
@@ -53,6 +55,7 @@ void allreduce_nccl_tree(Context& cx) {
   Plan& plan = cx.b.plan();
   plan.protocol =
       nccl::protocol_costs(nccl::Algo::tree, proto, static_cast<std::int32_t>(layout.hosts.size()));
+  plan.protocol.channel_rate = cx.opt.channel_rate;
   plan.channels = channels;
   const auto slices = split_elements(0, bytes / cx.elem, static_cast<std::uint64_t>(channels), cx.elem);
   for (std::int32_t c = 0; c < channels; ++c) {
@@ -83,6 +86,7 @@ RoundPlan all_reduce_nccl_tree_rounds(const RoundContext& rc) {
   const auto hosts = static_cast<std::int32_t>(layout.hosts.size());
   RoundPlan rp;
   rp.protocol = nccl::protocol_costs(nccl::Algo::tree, proto, hosts);
+  rp.protocol.channel_rate = rc.opt.channel_rate;
   rp.channels = channels;
   rp.phases.push_back({{}, 0, bytes, 1});
   if (rc.n == 1) return rp;
@@ -97,13 +101,17 @@ RoundPlan all_reduce_nccl_tree_rounds(const RoundContext& rc) {
     }
   }
   rp.phases.push_back({std::move(flows), bytes, 0, 1});
-  const std::uint64_t piece = std::min<std::uint64_t>(tree_chunk(proto), std::max<std::uint64_t>(rc.elem, slices[0].bytes));
+  const std::uint64_t piece =
+      std::min<std::uint64_t>(tree_chunk(proto), std::max<std::uint64_t>(rc.elem, slices[0].bytes));
   const std::int32_t g = layout.ranks_per_host();
-  if (g > 1) rp.phases.push_back({{{layout.hosts[0][1], layout.hosts[0][0], piece}}, 0, 0, 2u * static_cast<std::uint64_t>(g - 1)});
+  if (g > 1)
+    rp.phases.push_back(
+        {{{layout.hosts[0][1], layout.hosts[0][0], piece}}, 0, 0, 2u * static_cast<std::uint64_t>(g - 1)});
   int depth = 0;
   while ((1 << (depth + 1)) <= hosts) ++depth;
   if (hosts > 1) {
-    rp.phases.push_back({{{layout.hosts[1][0], layout.hosts[0][0], piece}}, 0, 0, 2u * static_cast<std::uint64_t>(depth)});
+    rp.phases.push_back(
+        {{{layout.hosts[1][0], layout.hosts[0][0], piece}}, 0, 0, 2u * static_cast<std::uint64_t>(depth)});
   }
   return rp;
 }

@@ -63,6 +63,7 @@ AnalyticBackend::AnalyticBackend(const coll::Plan& plan, const topo::Router& rou
       timing.latency += links[hop.link].latency;
       timing.serialisation = std::max(timing.serialisation, topo::wire_time(payload, links[hop.link]));
     }
+    timing.serialisation = std::max(timing.serialisation, cost.least);
   }
 }
 

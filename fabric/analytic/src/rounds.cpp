@@ -23,8 +23,9 @@ struct Round {
   LinkLoad busiest;
 };
 
-Round evaluate_round(const coll::RoundPhase& phase, const coll::Protocol& protocol, const topo::Router& router,
-                     const backend::Placement& placement, const CostParams& params,
+Round evaluate_round(const coll::RoundPhase& phase, const coll::Protocol& protocol,
+                     const topo::Router& router, const backend::Placement& placement,
+                     const CostParams& params,
                      std::map<std::pair<std::int32_t, std::int32_t>, topo::Path>& paths) {
   const auto& links = router.topology().links;
   std::vector<const topo::Path*> path_of(phase.flows.size());
@@ -66,6 +67,7 @@ Round evaluate_round(const coll::RoundPhase& phase, const coll::Protocol& protoc
         round.busiest = {hop.link, hop.forward, phase.flows[f].bytes * flows_on[l], flows_on[l], flows_on[l]};
       }
     }
+    slowest = std::max(slowest, cost[f].least.count());
     round.transfers = std::max(round.transfers, latency + Seconds(slowest));
     round.latency = std::max(round.latency, latency);
     round.drain = std::max(round.drain, Seconds(slowest));

@@ -27,7 +27,9 @@ MessageCost message_cost(const coll::Protocol& protocol, std::uint64_t payload, 
   if (protocol.empty()) return {costs.per_message, payload};
   const double wire = std::ceil(static_cast<double>(payload) / protocol.payload_fraction);
   const Seconds hop = crosses_hosts ? protocol.network_hop : protocol.intra_hop;
-  return {std::max(Seconds(0), hop - path_latency), static_cast<std::uint64_t>(wire)};
+  const Seconds least =
+      protocol.channel_rate.count() > 0 ? transfer_time(Bytes(payload), protocol.channel_rate) : Seconds(0);
+  return {std::max(Seconds(0), hop - path_latency), static_cast<std::uint64_t>(wire), least};
 }
 
 }  // namespace fabtwin::backend

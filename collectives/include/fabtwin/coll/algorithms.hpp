@@ -38,6 +38,8 @@ struct AlgoOptions {
   // derives them from the NICs of a host and the size).
   std::string protocol;
   std::int32_t channels = 0;
+  // A channel's protocol throughput ceiling (NCCL's tuner gives it from NCCL's tables); 0: none.
+  BitsPerSecond channel_rate{0};
 };
 
 inline constexpr std::uint64_t kDefaultChunkBytes = 1ull << 20;
@@ -65,8 +67,8 @@ Plan make_plan(Collective c, const std::string& algorithm, const Group& group, s
 bool has_round_form(Collective c, const std::string& algorithm);
 // Whether its round form should answer at this scale rather than a plan: past about 2e7 steps for the
 // textbook algorithms (memory), 2e6 for NCCL's (evaluation time).
-bool prefers_round_form(Collective c, const std::string& algorithm, std::int32_t ranks, std::uint64_t size_bytes,
-                        const AlgoOptions& options);
+bool prefers_round_form(Collective c, const std::string& algorithm, std::int32_t ranks,
+                        std::uint64_t size_bytes, const AlgoOptions& options);
 
 // The round form of make_plan(c, algorithm, group, size_bytes, options). Throws std::invalid_argument
 // for an unknown algorithm or one without a round form (naming those that have one).

@@ -81,6 +81,9 @@ struct Protocol {
   Seconds call{0};
   Seconds intra_hop{0};
   Seconds network_hop{0};
+  // The most one channel's transfers move per second (its GPU threads, as NCCL's per-channel tables
+  // have it); zero when the links alone decide.
+  BitsPerSecond channel_rate{0};
   bool empty() const { return name.empty(); }
 };
 
@@ -107,7 +110,7 @@ struct Plan {
   std::uint64_t count = 0;       // elements, as nccl-tests counts them for this collective
   std::uint64_t size_bytes = 0;  // nccl-tests "size": count * element size
   Protocol protocol;
-  std::int32_t channels = 1;  // independent slices of the buffer, each run by its own ring or tree
+  std::int32_t channels = 1;    // independent slices of the buffer, each run by its own ring or tree
   std::vector<RankPlan> ranks;  // the group's ranks, then the in-network reducers
   std::vector<InNetworkReducer> reducers;
 
@@ -117,7 +120,8 @@ struct Plan {
   std::int32_t group_ranks() const { return rank_count() - static_cast<std::int32_t>(reducers.size()); }
   // The reducer participant `p` is, or nullptr for a rank.
   const InNetworkReducer* reducer(std::int32_t p) const {
-    return p >= group_ranks() && p < rank_count() ? &reducers[static_cast<std::size_t>(p - group_ranks())] : nullptr;
+    return p >= group_ranks() && p < rank_count() ? &reducers[static_cast<std::size_t>(p - group_ranks())]
+                                                  : nullptr;
   }
   std::size_t step_count() const;
 };

@@ -39,7 +39,7 @@ NcclSystem nccl_system(const topo::Topology& t, const coll::Group& group);
 struct NcclChoice {
   coll::nccl::Algo algo;
   coll::nccl::Proto proto;
-  double model_time_us = 0;  // NCCL's own estimate
+  double model_time_us = 0;   // NCCL's own estimate
   std::int32_t channels = 0;  // what the call runs on
 };
 
@@ -47,6 +47,11 @@ struct NcclChoice {
 // would not run it (disabled, or no bandwidth).
 double nccl_model_time_us(const NcclSystem& sys, coll::nccl::Algo algo, coll::nccl::Proto proto,
                           std::uint64_t bytes);
+// The most one of `channels` channels moves per second with (algo, proto) where its protocol, not the
+// links, caps it (LL and LL128: NCCL's llMaxBws and per-channel tables spread over the channels the call
+// runs on), GB/s; 0 otherwise.
+double nccl_channel_rate_gbps(const NcclSystem& sys, coll::nccl::Algo algo, coll::nccl::Proto proto,
+                              std::int32_t channels);
 // The channels a call of `bytes` runs on with (algo, proto) (enqueue.cc topoGetAlgoInfo).
 std::int32_t nccl_call_channels(const NcclSystem& sys, coll::nccl::Algo algo, coll::nccl::Proto proto,
                                 std::uint64_t bytes);

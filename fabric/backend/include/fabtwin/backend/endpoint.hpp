@@ -25,6 +25,7 @@ struct EndpointCosts {
 struct MessageCost {
   Seconds fixed;
   std::uint64_t wire_bytes = 0;
+  Seconds least{0};  // the shortest it can take: its channel's protocol ceiling on the payload
 };
 MessageCost message_cost(const coll::Protocol& protocol, std::uint64_t payload, bool crosses_hosts,
                          Seconds path_latency, const EndpointCosts& costs);
