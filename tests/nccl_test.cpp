@@ -211,6 +211,27 @@ TEST(NcclTuner, TwoDgxH100NodesWorkedByHand) {
       Proto::simple);
 }
 
+TEST(NcclTuner, LlAndLl128AreCappedPerChannelAsNcclsTablesSay) {
+  using coll::nccl::Algo;
+  using coll::nccl::Proto;
+  // 2 x DGX A100: search 8 x 24 GB/s. Tree: min(192 x 0.92, 8 x 23.6) = 176.64; LL: min(176.64 / 3.8,
+  // llMaxBw 39 for 2 Intel nodes) = 39, algBw 19.5 GB/s: 19.5 on a call's single channel, 19.5/16 on 16.
+  const topo::Topology a = topo::topology_from_spec("fat-tree:tiers=2,hosts=2,node=dgx-a100");
+  const auto a100 = experiment::nccl_system(a, coll::Group::from_topology(a));
+  EXPECT_DOUBLE_EQ(a100.channel_bw, 24.0);
+  EXPECT_NEAR(experiment::nccl_channel_rate_gbps(a100, Algo::tree, Proto::ll, 1), 19.5, 1e-9);
+  EXPECT_NEAR(experiment::nccl_channel_rate_gbps(a100, Algo::tree, Proto::ll, 16), 19.5 / 16, 1e-9);
+  // 2 x DGX H100 ring LL128: min(384 x 0.92, 8 x 36.7) = 293.6 GB/s of bus bandwidth over 16 channels.
+  const topo::Topology h = topo::topology_from_spec("rail:hosts=2,hosts_per_leaf=2,node=dgx-h100");
+  const auto h100 = experiment::nccl_system(h, coll::Group::from_topology(h));
+  EXPECT_NEAR(experiment::nccl_channel_rate_gbps(h100, Algo::ring, Proto::ll128, 16), 293.6 / 16, 1e-9);
+  EXPECT_EQ(experiment::nccl_channel_rate_gbps(h100, Algo::ring, Proto::simple, 16), 0.0);
+  // A transfer of its channel takes at least payload / rate.
+  coll::Protocol p = coll::nccl::protocol_costs(Algo::ring, Proto::ll128, 2);
+  p.channel_rate = BitsPerSecond(8e9);  // 1 GB/s
+  EXPECT_NEAR(backend::message_cost(p, 1000000, true, Seconds(0), {}).least.count(), 1e-3, 1e-12);
+}
+
 TEST(NodeModel, PresetsSetTheNodeAndExplicitKeysOverrideThem) {
   const topo::Topology t = topo::topology_from_spec("fat-tree:tiers=2,hosts=2,node=dgx-a100,nics=4");
   EXPECT_EQ(t.gpu, "a100");

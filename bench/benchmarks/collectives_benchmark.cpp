@@ -95,6 +95,22 @@ void BM_PredictRingAtScale(benchmark::State& state) {
 }
 BENCHMARK(BM_PredictRingAtScale)->Arg(1024)->Arg(16384)->Unit(benchmark::kMillisecond);
 
+// NCCL's tuner and its algorithms' round forms over a full nccl-tests sweep, 8 B - 16 GiB by factors of
+// 2, on DGX H100 nodes, rail-optimized: goals 2 s at 1,024 ranks (128 hosts) and 10 s at 131,072
+// (16,384 hosts). The topology is built outside the timed loop.
+void BM_NcclSweepAtScale(benchmark::State& state) {
+  const auto hosts = state.range(0);
+  experiment::Scenario s;
+  s.topology =
+      topo::topology_from_spec("rail:hosts=" + std::to_string(hosts) + ",hosts_per_leaf=32,node=dgx-h100");
+  s.algorithm = "nccl";
+  for (std::uint64_t size = 8; size <= (16ull << 30); size *= 2) s.sizes.push_back(size);
+  for (auto _ : state) benchmark::DoNotOptimize(experiment::run(s).results.rows.back().timing.time);
+  state.counters["ranks"] = static_cast<double>(s.topology.rank_count());
+  state.counters["sizes"] = static_cast<double>(s.sizes.size());
+}
+BENCHMARK(BM_NcclSweepAtScale)->Arg(128)->Arg(16384)->Unit(benchmark::kSecond)->Iterations(1);
+
 }  // namespace
 }  // namespace fabtwin::coll
 

@@ -45,7 +45,7 @@ constexpr double kMaxPlanSteps = 1e8;
 
 // How a builder's step count grows with the ranks: every rank talks to every other (rings and direct
 // exchanges carry n segments through n ranks), or each rank takes part in log2(n) rounds.
-enum class Growth { quadratic, n_log_n, channels_quadratic, in_switch };
+enum class Growth { quadratic, n_log_n, channels_quadratic, in_switch, channels_tree };
 
 double estimated_steps(Growth growth, std::int32_t n, std::uint64_t size_bytes, const AlgoOptions& options) {
   const double ranks = n;
@@ -57,6 +57,15 @@ double estimated_steps(Growth growth, std::int32_t n, std::uint64_t size_bytes, 
                               ? options.chunks
                               : std::clamp(std::ceil(segment / (2 << 20)), 1.0, double{kMaxChunks});
     return 5.0 * ranks * ranks * chunks * channels;
+  }
+  if (growth == Growth::channels_tree) {
+    // NCCL's tree: every rank sends each piece up and down once per channel, pieces of 4 KiB and up.
+    const double channels = options.channels > 0 ? options.channels : 16.0;
+    const double pieces = options.chunks > 0
+                              ? options.chunks
+                              : std::clamp(std::ceil(static_cast<double>(size_bytes) / channels / 4096), 1.0,
+                                           double{kMaxChunks});
+    return 6.0 * ranks * channels * pieces;
   }
   if (growth == Growth::in_switch) {
     // NVLS and NCCL's tree: per channel (and head slice), every rank sends each piece once or twice.
@@ -80,7 +89,7 @@ using RoundBuilder = std::function<RoundPlan(const RoundContext&)>;
 constexpr double kRoundsAbove = 5.0 * 2048 * 2048;
 // NCCL's algorithms run many channels and pieces: their plans are slow to evaluate well before memory
 // runs short, and their round forms model the pipeline, so they switch much earlier.
-constexpr double kNcclRoundsAbove = 2e6;
+constexpr double kNcclRoundsAbove = 2e5;
 
 struct Entry {
   AlgorithmInfo info;
@@ -126,7 +135,7 @@ const std::vector<Entry>& registry() {
       {{Collective::all_reduce, "nccl-tree",
         "NCCL's Tree: a chain in each host, a double binary tree across hosts, one tree per channel half"},
        allreduce_nccl_tree,
-       Growth::in_switch,
+       Growth::channels_tree,
        all_reduce_nccl_tree_rounds,
        kNcclRoundsAbove},
       {{Collective::all_reduce, "nvls",
@@ -277,8 +286,8 @@ bool has_round_form(Collective c, const std::string& algorithm) {
   return static_cast<bool>(find_entry(c, algorithm).rounds);
 }
 
-bool prefers_round_form(Collective c, const std::string& algorithm, std::int32_t ranks, std::uint64_t size_bytes,
-                        const AlgoOptions& options) {
+bool prefers_round_form(Collective c, const std::string& algorithm, std::int32_t ranks,
+                        std::uint64_t size_bytes, const AlgoOptions& options) {
   const Entry& e = find_entry(c, algorithm);
   return e.rounds && estimated_steps(e.growth, ranks, size_bytes, options) > e.rounds_above;
 }

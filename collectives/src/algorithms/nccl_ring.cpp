@@ -92,7 +92,8 @@ RoundPlan all_reduce_nccl_ring_rounds(const RoundContext& rc) {
   RoundPlan rp;
   rp.protocol = ring_protocol(s.proto, rc.group, rc.opt);
   rp.channels = static_cast<std::int32_t>(s.orders.size());
-  rp.phases.push_back({{}, 0, rc.count * rc.elem, 1});
+  // Each channel copies its own slice, all at once (as the plan does).
+  rp.phases.push_back({{}, 0, s.slices.empty() ? 0 : s.slices.front().bytes, 1});
   if (rc.n == 1) return rp;
   const auto n = static_cast<std::uint64_t>(rc.n);
   std::vector<Flow> flows;

@@ -88,7 +88,8 @@ RoundPlan all_reduce_nccl_tree_rounds(const RoundContext& rc) {
   rp.protocol = nccl::protocol_costs(nccl::Algo::tree, proto, hosts);
   rp.protocol.channel_rate = rc.opt.channel_rate;
   rp.channels = channels;
-  rp.phases.push_back({{}, 0, bytes, 1});
+  // Each channel copies its own slice, all at once (as the plan does).
+  rp.phases.push_back({{}, 0, bytes / static_cast<std::uint64_t>(channels), 1});
   if (rc.n == 1) return rp;
   const auto slices = split_elements(0, rc.count, static_cast<std::uint64_t>(channels), rc.elem);
   std::vector<Flow> flows;

@@ -32,7 +32,8 @@ void check_config(const coll::Plan& plan, const topo::Topology& topology, const 
   backend::check_plan_fits(plan, topology);
   if (!plan.reducers.empty()) {
     throw std::invalid_argument(
-        "the packet model has no switch that reduces yet: a plan with in-network reduction (NVLS) runs on the "
+        "the packet model has no switch that reduces yet: a plan with in-network reduction (NVLS) runs on "
+        "the "
         "analytic backend (--backend analytic)");
   }
   if (config.pfc_xon.count() > config.pfc_xoff.count()) {
@@ -75,13 +76,19 @@ class PacketBackend::Impl final : private QueuePair::Owner {
   FabricReport report() const;
 
  private:
-  void received(std::uint32_t transfer) override {
-    const backend::Transfer& t = rendezvous_.transfer(transfer);
-    complete(t.recv, t.start);
-  }
+  void received(std::uint32_t transfer) override { finish(rendezvous_.transfer(transfer).recv, transfer); }
   void acknowledged(std::uint32_t transfer) override {
-    const backend::Transfer& t = rendezvous_.transfer(transfer);
-    complete(t.send, t.start);
+    finish(rendezvous_.transfer(transfer).send, transfer);
+  }
+  // A channel whose protocol moves slower than the fabric holds its transfer to that ceiling.
+  void finish(coll::StepRef ref, std::uint32_t transfer) {
+    const Seconds start = rendezvous_.transfer(transfer).start;
+    const std::int64_t due = ps_of(start + least_[transfer]) - now_ps();
+    if (due > 0) {
+      ns3::Simulator::Schedule(ns3::PicoSeconds(due), &Impl::complete, this, ref, start);
+      return;
+    }
+    complete(ref, start);
   }
   void fail(const std::string& why) override {
     if (failure_.empty()) failure_ = why;
@@ -114,6 +121,7 @@ class PacketBackend::Impl final : private QueuePair::Owner {
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<std::uint32_t> qp_of_transfer_;
   std::vector<std::uint64_t> wire_bytes_;  // per transfer, with its protocol's framing
+  std::vector<Seconds> least_;             // per transfer, its channel's protocol ceiling
   std::vector<coll::Completion> done_;
   std::int64_t last_completion_ps_ = 0;
   bool watchdog_pending_ = false;
@@ -184,6 +192,7 @@ void PacketBackend::Impl::open_queue_pairs() {
   std::vector<std::uint32_t> qp_of_pair(n * n, UINT32_MAX);
   qp_of_transfer_.reserve(rendezvous_.transfers().size());
   wire_bytes_.assign(rendezvous_.transfers().size(), 0);
+  least_.assign(rendezvous_.transfers().size(), Seconds(0));
   for (const auto& t : rendezvous_.transfers()) {
     std::uint32_t& q = qp_of_pair[static_cast<std::size_t>(t.send.rank) * n + t.recv.rank];
     if (q == UINT32_MAX) {
@@ -254,6 +263,7 @@ void PacketBackend::Impl::post(coll::StepRef ref, Seconds ready) {
   }
   const auto cost = backend::message_cost(plan_.protocol, t.bytes, crosses, path_latency, config_.endpoint);
   wire_bytes_[*index] = cost.wire_bytes;
+  least_[*index] = cost.least;
   const std::int64_t at = std::max<std::int64_t>(ps_of(t.start + cost.fixed) - now_ps(), 0);
   ns3::Simulator::Schedule(ns3::PicoSeconds(at), &Impl::start_message, this, *index);
 }

@@ -66,7 +66,7 @@ Plan make_plan(Collective c, const std::string& algorithm, const Group& group, s
 // Whether (c, algorithm) has a round form.
 bool has_round_form(Collective c, const std::string& algorithm);
 // Whether its round form should answer at this scale rather than a plan: past about 2e7 steps for the
-// textbook algorithms (memory), 2e6 for NCCL's (evaluation time).
+// textbook algorithms (memory), 2e5 for NCCL's (evaluation time).
 bool prefers_round_form(Collective c, const std::string& algorithm, std::int32_t ranks,
                         std::uint64_t size_bytes, const AlgoOptions& options);
 
