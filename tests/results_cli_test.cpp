@@ -136,6 +136,40 @@ TEST_F(ResultsCli, CompareSimulateRunsTheMeasuredScenario) {
   EXPECT_NE(no_topology.err.find("--topology"), std::string::npos);
 }
 
+TEST_F(ResultsCli, CompareSimulateUsesTheNcclSettingsTheLogReports) {
+  // The 2-node H100 log with NCCL's INFO lines for a protocol and a channel limit added, as a run with
+  // NCCL_PROTO=LL128 NCCL_MAX_NCHANNELS=8 NCCL_IB_QPS_PER_CONNECTION=2 prints them.
+  std::ifstream in(kData + "nccl-tests/all_reduce_perf_2node_h100.log");
+  std::ostringstream text;
+  std::string line;
+  while (std::getline(in, line)) {
+    text << line << "\n";
+    if (line.find("NCCL_ALGO set by environment") != std::string::npos) {
+      text << "dgx-a017:41200:41200 [0] NCCL INFO NCCL_PROTO set by environment to LL128\n"
+           << "dgx-a017:41200:41200 [0] NCCL INFO NCCL_MAX_NCHANNELS set by environment to 8\n"
+           << "dgx-a017:41200:41200 [0] NCCL INFO NCCL_IB_QPS_PER_CONNECTION set by environment to 2\n";
+    }
+  }
+  std::ofstream(path("env.log")) << text.str();
+  ASSERT_EQ(fabtwin({"import-nccl", path("env.log"), "-o", path("env.json")}).code, 0);
+  const auto r = fabtwin({"compare", "--simulate", path("env.json"), "--topology",
+                          "rail:hosts=2,hosts_per_leaf=2,node=dgx-h100", "--backends", "analytic", "--keep",
+                          path("sims")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("# the log sets NCCL_MAX_NCHANNELS=8, NCCL_PROTO=LL128: simulated alike"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("NCCL_IB_QPS_PER_CONNECTION=2, which the simulation does not model"),
+            std::string::npos);
+  EXPECT_NE(r.out.find("--proto LL128"), std::string::npos);
+  std::ifstream f(path("sims/sim-analytic-0.json"));
+  const auto j = nlohmann::json::parse(f);
+  for (const auto& row : j.at("rows")) {
+    EXPECT_EQ(row.at("protocol"), "LL128");
+    EXPECT_LE(row.at("channels").get<int>(), 8);
+  }
+}
+
 TEST_F(ResultsCli, CompareSimulateWithThePacketBackendToo) {
   const std::string m = path("rs.json");
   ASSERT_EQ(fabtwin({"import-nccl", kData + "nccl-tests/reduce_scatter_perf_4gpu.log", "-o", m}).code, 0);

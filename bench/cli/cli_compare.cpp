@@ -13,6 +13,7 @@
 
 #include "cli.hpp"
 #include "fabtwin/coll/algorithms.hpp"
+#include "fabtwin/coll/nccl.hpp"
 #include "fabtwin/experiment/experiment.hpp"
 #include "fabtwin/experiment/strategy.hpp"
 #include "fabtwin/results/calibration.hpp"
@@ -141,6 +142,42 @@ experiment::Scenario scenario_for(const results::ResultFile& measured, const std
   return s;
 }
 
+// The NCCL settings the measured log reported (NCCL_PROTO, NCCL_MIN/MAX_NCHANNELS), simulated alike;
+// says which it used and which it could not.
+void apply_nccl_settings(const results::ResultFile& measured, experiment::Scenario& s, std::ostream& out) {
+  const auto& src = measured.provenance;
+  if (!src.is_object() || !src.contains("source") || !src["source"].is_object() ||
+      !src["source"].contains("nccl_env") || !src["source"]["nccl_env"].is_object()) {
+    return;
+  }
+  std::string used, ignored;
+  for (const auto& [name, value] : src["source"]["nccl_env"].items()) {
+    if (!value.is_string()) continue;
+    const std::string v = value.get<std::string>();
+    auto number = [&]() -> std::int32_t {
+      try {
+        const int n = std::stoi(v);
+        return n > 0 && n <= 64 ? n : 0;
+      } catch (const std::exception&) {
+        return 0;
+      }
+    };
+    if (name == "NCCL_PROTO" && coll::nccl::proto_from_string(v)) {
+      s.options.protocol = coll::nccl::to_string(*coll::nccl::proto_from_string(v));
+    } else if (name == "NCCL_MIN_NCHANNELS" && number() > 0) {
+      s.options.min_channels = number();
+    } else if (name == "NCCL_MAX_NCHANNELS" && number() > 0) {
+      s.options.max_channels = number();
+    } else {
+      if (name != "NCCL_ALGO") ignored += (ignored.empty() ? "" : ", ") + name + "=" + v;
+      continue;
+    }
+    used += (used.empty() ? "" : ", ") + name + "=" + v;
+  }
+  if (!used.empty()) out << "# the log sets " << used << ": simulated alike\n";
+  if (!ignored.empty()) out << "# the log also sets " << ignored << ", which the simulation does not model\n";
+}
+
 // The `fabtwin sim` command line that reproduces the simulation of `s`.
 std::string sim_command(const experiment::Scenario& s, const CompareArgs& a) {
   std::string line = std::string("fabtwin sim --backend ") + experiment::to_string(s.backend) +
@@ -153,6 +190,7 @@ std::string sim_command(const experiment::Scenario& s, const CompareArgs& a) {
             std::to_string((*sweep)[2]);
   }
   line += std::string(" --op ") + coll::to_string(s.options.op);
+  if (!s.options.protocol.empty()) line += " --proto " + s.options.protocol;
   if (!a.calibration.empty()) line += " --calibration " + a.calibration;
   if (s.collective == coll::Collective::broadcast || s.collective == coll::Collective::reduce)
     line += " --root " + std::to_string(s.options.root);
@@ -162,7 +200,8 @@ std::string sim_command(const experiment::Scenario& s, const CompareArgs& a) {
 // Simulates the measured run's scenario with one backend, in this process.
 results::ResultFile simulate(const results::ResultFile& measured, const std::string& backend,
                              const CompareArgs& a, const SimulationDir& dir, std::ostream& out) {
-  const experiment::Scenario s = scenario_for(measured, backend, algorithm_for(measured, a, out), a);
+  experiment::Scenario s = scenario_for(measured, backend, algorithm_for(measured, a, out), a);
+  apply_nccl_settings(measured, s, out);
   out << "# simulating: " << sim_command(s, a) << "\n";
   try {
     results::ResultFile f = experiment::run(s).results;

@@ -68,6 +68,19 @@ class Importer {
   std::string binary_;
   std::string nccl_version_;
   std::string nccl_algo_;
+  nlohmann::json nccl_env_ = nlohmann::json::object();  // NCCL_* settings its INFO lines report
+  // "NCCL INFO NCCL_PROTO set by environment to LL128": the setting, kept for the simulation.
+  void nccl_setting(const std::string& line) {
+    const std::string said = " set by environment to ";
+    const auto at = line.find(said);
+    const auto name_at = line.rfind("NCCL_", at);
+    if (at == std::string::npos || name_at == std::string::npos) return;
+    const auto value = tokens(line.substr(at + said.size()));
+    const std::string name = line.substr(name_at, at - name_at);
+    if (value.empty() || name.find(' ') != std::string::npos) return;
+    nccl_env_[name] = value.front();
+    if (name == "NCCL_ALGO") nccl_algo_ = value.front();
+  }
   nlohmann::json settings_ = nlohmann::json::object();
   std::map<int, std::pair<std::string, std::string>> ranks_;  // rank -> (host, device)
   std::int32_t rank_count() const {
@@ -337,11 +350,7 @@ void Importer::read(std::istream& in) {
       continue;
     }
     if (t.find(" NCCL INFO ") != std::string::npos || t.find(" NCCL WARN ") != std::string::npos) {
-      const std::string set_algo = "NCCL_ALGO set by environment to ";
-      const auto at = t.find(set_algo);
-      const auto value =
-          at == std::string::npos ? std::vector<std::string>{} : tokens(t.substr(at + set_algo.size()));
-      if (!value.empty()) nccl_algo_ = value.front();
+      nccl_setting(t);
       continue;
     }
     if (in_table_ && !finished_ && std::isdigit(static_cast<unsigned char>(t[0]))) {
@@ -454,6 +463,7 @@ ResultFile Importer::build(nlohmann::json provenance) {
                           {"test", binary_.empty() ? std::string(coll::to_string(c)) : binary_},
                           {"nccl_version", nccl_version_.empty() ? "unknown" : nccl_version_},
                           {"complete", finished_}};
+  if (!nccl_env_.empty()) provenance["source"]["nccl_env"] = nccl_env_;
   f.provenance = provenance;
 
   add_rows(f, c, ranks);

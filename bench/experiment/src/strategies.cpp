@@ -74,7 +74,10 @@ Evaluation nccl_tuned(const Candidate& c, const std::vector<Algo>& algos) {
         "for " +
         std::string(coll::to_string(c.collective)));
   }
-  const NcclSystem sys = nccl_system(c.router.topology(), c.group);
+  NcclSystem sys = nccl_system(c.router.topology(), c.group);
+  // NCCL_MIN_NCHANNELS / NCCL_MAX_NCHANNELS bound the channels NCCL runs (connect.cc ncclTopoPostset).
+  if (c.options.max_channels > 0) sys.comm_channels = std::min(sys.comm_channels, c.options.max_channels);
+  if (c.options.min_channels > 0) sys.comm_channels = std::max(sys.comm_channels, c.options.min_channels);
   std::vector<Proto> protos = {Proto::ll, Proto::ll128, Proto::simple};
   if (!c.options.protocol.empty()) {
     const auto p = coll::nccl::proto_from_string(c.options.protocol);

@@ -23,11 +23,11 @@ HostLayout host_layout(const Group& group, const char* algorithm) {
   }
   for (std::size_t h = 1; h < layout.hosts.size(); ++h) {
     if (nic_of_local[h] != nic_of_local[0]) {
-      throw std::invalid_argument(std::string(algorithm) + " needs every host alike: host of rank " +
-                                  std::to_string(layout.hosts[h].front()) + " has " +
-                                  std::to_string(layout.hosts[h].size()) + " ranks or NICs placed unlike the " +
-                                  std::to_string(layout.hosts[0].size()) + " of rank 0's host " +
-                                  "(use the same ranks per host, or a textbook algorithm)");
+      throw std::invalid_argument(
+          std::string(algorithm) + " needs every host alike: host of rank " +
+          std::to_string(layout.hosts[h].front()) + " has " + std::to_string(layout.hosts[h].size()) +
+          " ranks or NICs placed unlike the " + std::to_string(layout.hosts[0].size()) +
+          " of rank 0's host " + "(use the same ranks per host, or a textbook algorithm)");
     }
   }
   // NIC indices as the host numbers them, renumbered densely in order of first use.
@@ -97,7 +97,10 @@ std::int32_t plan_channels(nccl::Algo algo, const AlgoOptions& opt, const HostLa
   // With the channels given (by the tuner, or --channels), NCCL still runs fewer for a small call.
   if (c > 0) c = nccl::channels_for_size(algo, protocol_of(opt), c, bytes, ranks);
   if (c <= 0) {
-    c = nccl::channels_for_size(algo, protocol_of(opt), nccl::default_channels(layout.nics), bytes, ranks);
+    std::int32_t derived = nccl::default_channels(layout.nics);
+    if (opt.max_channels > 0) derived = std::min(derived, opt.max_channels);
+    if (opt.min_channels > 0) derived = std::max(derived, opt.min_channels);
+    c = nccl::channels_for_size(algo, protocol_of(opt), derived, bytes, ranks);
   }
   const std::uint64_t per_channel = std::max<std::uint64_t>(1, bytes / elem / std::max(1, ranks));
   return static_cast<std::int32_t>(std::min<std::uint64_t>(c, per_channel));

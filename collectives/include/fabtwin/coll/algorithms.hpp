@@ -38,6 +38,9 @@ struct AlgoOptions {
   // derives them from the NICs of a host and the size).
   std::string protocol;
   std::int32_t channels = 0;
+  // NCCL_MIN_NCHANNELS / NCCL_MAX_NCHANNELS: bounds on the channels NCCL derives (0: none).
+  std::int32_t min_channels = 0;
+  std::int32_t max_channels = 0;
   // A channel's protocol throughput ceiling (NCCL's tuner gives it from NCCL's tables); 0: none.
   BitsPerSecond channel_rate{0};
 };
