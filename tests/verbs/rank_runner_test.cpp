@@ -157,3 +157,23 @@ TEST(EarlyGrants, InPlaceAliasingCounts) {
 
 }  // namespace
 }  // namespace fabtwin::verbs
+
+namespace fabtwin::verbs {
+namespace {
+
+// A plan that reduces in the NVSwitch cannot run between processes: there is no switch to run its
+// reducers, and the refusal says so before any buffer is sized.
+TEST(VerbsPlan, RefusesPlansThatReduceInTheNetwork) {
+  const coll::Plan plan =
+      coll::make_plan(coll::Collective::all_reduce, "nvls", coll::Group::uniform(4, 4), 4096, {});
+  ASSERT_FALSE(plan.reducers.empty());
+  try {
+    layout_for(plan, 0, false);
+    ADD_FAILURE() << "verbs sized buffers for a plan with in-network reducers";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("no switch to reduce in"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace fabtwin::verbs
