@@ -43,15 +43,6 @@ double ll_max(const NcclSystem& s) {
   return kLlMaxBw[s.nodes == 1 ? arch(s) : 0][node_column(s)];
 }
 
-int log2i(std::uint64_t x) {
-  int l = -1;
-  while (x > 0) {
-    x >>= 1;
-    ++l;
-  }
-  return l;
-}
-
 // busBw after the protocol refinements, then the algorithm bandwidth (tuning.cc); 0 when disabled.
 double algorithm_bw(const NcclSystem& s, Algo a, Proto p) {
   const std::size_t ar = arch(s), nc = node_column(s);
@@ -92,12 +83,12 @@ double latency_us(const NcclSystem& s, Algo a, Proto p) {
       return base + (nsteps - inter_steps) * hop + inter_steps * inter;
     }
     case Algo::tree:
-      return base +
-             2 * ((s.ranks / s.nodes - 1) * intra + log2i(static_cast<std::uint64_t>(s.nodes)) * inter);
+      return base + 2 * ((s.ranks / s.nodes - 1) * intra +
+                         coll::nccl::log2_floor(static_cast<std::uint64_t>(s.nodes)) * inter);
     case Algo::nvls:
       return intra;
     case Algo::nvls_tree:
-      return base + intra + 2 * log2i(static_cast<std::uint64_t>(s.nodes)) * inter;
+      return base + intra + 2 * coll::nccl::log2_floor(static_cast<std::uint64_t>(s.nodes)) * inter;
     default:
       return base;
   }
@@ -123,7 +114,7 @@ double nccl_model_time_us(const NcclSystem& s, Algo a, Proto p, std::uint64_t by
   if (s.ranks < 2) return a == Algo::ring ? 0.0 : -1.0;
   double bw = algorithm_bw(s, a, p);
   if (!(bw > 0)) return -1;
-  const int log_size = log2i(bytes >> 6);
+  const int log_size = coll::nccl::log2_floor(bytes >> 6);
   if (a == Algo::tree && log_size >= 0 && log_size < 24) bw *= kTreeCorrection[static_cast<int>(p)][log_size];
   double lat = latency_us(s, a, p);
   // The plateau of multi-node Simple rings once each rank's share per channel is 64 B or more.

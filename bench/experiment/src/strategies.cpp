@@ -76,8 +76,8 @@ Evaluation nccl_tuned(const Candidate& c, const std::vector<Algo>& algos) {
   }
   NcclSystem sys = nccl_system(c.router.topology(), c.group);
   // NCCL_MIN_NCHANNELS / NCCL_MAX_NCHANNELS bound the channels NCCL runs (connect.cc ncclTopoPostset).
-  if (c.options.max_channels > 0) sys.comm_channels = std::min(sys.comm_channels, c.options.max_channels);
-  if (c.options.min_channels > 0) sys.comm_channels = std::max(sys.comm_channels, c.options.min_channels);
+  sys.comm_channels =
+      coll::nccl::bounded_channels(sys.comm_channels, c.options.min_channels, c.options.max_channels);
   std::vector<Proto> protos = {Proto::ll, Proto::ll128, Proto::simple};
   if (!c.options.protocol.empty()) {
     const auto p = coll::nccl::proto_from_string(c.options.protocol);

@@ -173,20 +173,10 @@ void allreduce_halving_doubling(Context& cx) {
 
 void tree_reduce_broadcast(Context& cx, const std::vector<std::int32_t>& parent,
                            const std::vector<Span>& pieces, const std::vector<Deps>& entry) {
-  std::vector<std::vector<std::int32_t>> children(cx.n);
-  std::int32_t root = 0;
-  for (std::int32_t r = 0; r < cx.n; ++r) {
-    if (parent[r] < 0) {
-      root = r;
-    } else {
-      children[parent[r]].push_back(r);
-    }
-  }
-  // Breadth-first order from the root: reverse it to reduce upward, walk it to broadcast down.
-  std::vector<std::int32_t> order{root};
-  for (std::size_t i = 0; i < order.size(); ++i) {
-    for (std::int32_t c : children[order[i]]) order.push_back(c);
-  }
+  const TreeShape tree = tree_shape(parent);
+  const auto& children = tree.children;
+  const auto& order = tree.order;
+  const std::int32_t root = order.front();
   for (const Span& piece : pieces) {
     const Region region = out_region(piece);
     std::vector<Deps> up_ready = entry;

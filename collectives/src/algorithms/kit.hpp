@@ -69,6 +69,30 @@ struct RoundContext {
   std::uint64_t count;
 };
 
+// A tree given by parent links (-1 at the root): each member's children, and every member breadth
+// first from the root (reverse it to reduce upward, walk it to broadcast down).
+struct TreeShape {
+  std::vector<std::int32_t> parent;
+  std::vector<std::vector<std::int32_t>> children;
+  std::vector<std::int32_t> order;
+};
+
+inline TreeShape tree_shape(std::vector<std::int32_t> parent) {
+  const auto n = static_cast<std::int32_t>(parent.size());
+  TreeShape t{std::move(parent), std::vector<std::vector<std::int32_t>>(static_cast<std::size_t>(n)), {}};
+  for (std::int32_t r = 0; r < n; ++r) {
+    if (t.parent[r] < 0) {
+      t.order.push_back(r);
+    } else {
+      t.children[t.parent[r]].push_back(r);
+    }
+  }
+  for (std::size_t i = 0; i < t.order.size(); ++i) {
+    for (std::int32_t c : t.children[t.order[i]]) t.order.push_back(c);
+  }
+  return t;
+}
+
 // All-reduce of each piece up the tree `parent` (-1 at the root) and back down, every piece on its
 // own; entry[r] gates rank r's first steps.
 void tree_reduce_broadcast(Context& cx, const std::vector<std::int32_t>& parent,

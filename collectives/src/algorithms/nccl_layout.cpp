@@ -97,9 +97,8 @@ std::int32_t plan_channels(nccl::Algo algo, const AlgoOptions& opt, const HostLa
   // With the channels given (by the tuner, or --channels), NCCL still runs fewer for a small call.
   if (c > 0) c = nccl::channels_for_size(algo, protocol_of(opt), c, bytes, ranks);
   if (c <= 0) {
-    std::int32_t derived = nccl::default_channels(layout.nics);
-    if (opt.max_channels > 0) derived = std::min(derived, opt.max_channels);
-    if (opt.min_channels > 0) derived = std::max(derived, opt.min_channels);
+    const std::int32_t derived =
+        nccl::bounded_channels(nccl::default_channels(layout.nics), opt.min_channels, opt.max_channels);
     c = nccl::channels_for_size(algo, protocol_of(opt), derived, bytes, ranks);
   }
   const std::uint64_t per_channel = std::max<std::uint64_t>(1, bytes / elem / std::max(1, ranks));

@@ -18,26 +18,6 @@ constexpr std::uint64_t kNvlsChunk = 128 * 1024;
 constexpr std::int32_t kNvlsChannels = 16;
 constexpr std::size_t kWindow = 2;
 
-struct Tree {
-  std::vector<std::int32_t> parent;
-  std::vector<std::vector<std::int32_t>> children;
-  std::vector<std::int32_t> order;  // breadth first from the root
-};
-
-Tree host_tree(std::int32_t hosts, int which) {
-  Tree t{btree_parents(hosts, which), std::vector<std::vector<std::int32_t>>(hosts), {}};
-  for (std::int32_t h = 0; h < hosts; ++h) {
-    if (t.parent[h] < 0) t.order.push_back(h);
-  }
-  for (std::int32_t h = 0; h < hosts; ++h) {
-    if (t.parent[h] >= 0) t.children[t.parent[h]].push_back(h);
-  }
-  for (std::size_t i = 0; i < t.order.size(); ++i) {
-    for (std::int32_t c : t.children[t.order[i]]) t.order.push_back(c);
-  }
-  return t;
-}
-
 struct Nvls {
   Context& cx;
   const HostLayout& layout;
@@ -50,7 +30,7 @@ struct Nvls {
   // `gate[h][i]` holds back what local rank i of host h sends; returns, per rank, the step after which
   // it has the piece's result.
   std::vector<std::vector<StepIndex>> piece(const Span& p, std::size_t slice,
-                                            const std::vector<std::int32_t>& reducers, const Tree* tree,
+                                            const std::vector<std::int32_t>& reducers, const TreeShape* tree,
                                             const std::vector<std::vector<Deps>>& gate) {
     const std::size_t hosts = layout.hosts.size();
     const std::int32_t g = layout.ranks_per_host();
@@ -88,7 +68,8 @@ struct Nvls {
   }
 
   // The heads of one slice across hosts: partial sums up the tree, the total back down.
-  std::vector<Deps> join_heads(const Span& p, std::size_t slice, const Tree& tree, std::vector<Deps> up) {
+  std::vector<Deps> join_heads(const Span& p, std::size_t slice, const TreeShape& tree,
+                               std::vector<Deps> up) {
     const std::int32_t head = head_local[slice];
     std::vector<StepIndex> up_send(layout.hosts.size(), 0);
     for (auto it = tree.order.rbegin(); it != tree.order.rend(); ++it) {
@@ -143,7 +124,7 @@ void build_nvls(Context& cx, bool across_hosts) {
   plan.channels = channels;
   const auto slices = split_elements(0, count, static_cast<std::uint64_t>(channels), cx.elem);
   for (std::int32_t c = 0; c < channels; ++c) {
-    const Tree tree = across_hosts ? host_tree(hosts, c % 2) : Tree{};
+    const TreeShape tree = across_hosts ? tree_shape(btree_parents(hosts, c % 2)) : TreeShape{};
     const auto per_head = split_elements(slices[c].offset, slices[c].bytes / cx.elem, heads, cx.elem);
     for (std::size_t j = 0; j < heads; ++j) {
       if (per_head[j].bytes == 0) continue;
@@ -181,8 +162,9 @@ RoundPlan nvls_rounds(const RoundContext& rc, bool across_hosts) {
   const HostLayout layout = host_layout(rc.group, across_hosts ? "nvls-tree" : "nvls");
   const auto hosts = static_cast<std::int32_t>(layout.hosts.size());
   if (across_hosts != (hosts > 1)) {
-    throw std::invalid_argument(across_hosts ? "nvls-tree joins hosts; inside one host use nvls"
-                                             : "nvls reduces in one host's NVSwitch; across hosts use nvls-tree");
+    throw std::invalid_argument(across_hosts
+                                    ? "nvls-tree joins hosts; inside one host use nvls"
+                                    : "nvls reduces in one host's NVSwitch; across hosts use nvls-tree");
   }
   const std::uint64_t bytes = rc.count * rc.elem;
   const std::int32_t g = layout.ranks_per_host();
@@ -194,7 +176,8 @@ RoundPlan nvls_rounds(const RoundContext& rc, bool across_hosts) {
   }
   const std::uint64_t slice = bytes / head_local.size();
   RoundPlan rp;
-  rp.protocol = nccl::protocol_costs(across_hosts ? nccl::Algo::nvls_tree : nccl::Algo::nvls, nccl::Proto::simple, hosts);
+  rp.protocol = nccl::protocol_costs(across_hosts ? nccl::Algo::nvls_tree : nccl::Algo::nvls,
+                                     nccl::Proto::simple, hosts);
   rp.channels = rc.opt.channels > 0 ? rc.opt.channels : kNvlsChannels;
   std::vector<Flow> flows;
   for (std::int32_t h = 0; h < hosts; ++h) {
@@ -220,10 +203,11 @@ RoundPlan nvls_rounds(const RoundContext& rc, bool across_hosts) {
   }
   rp.phases.push_back({std::move(flows), across_hosts ? slice : 0, 0, 1});
   if (across_hosts) {
-    int depth = 0;
-    while ((1 << (depth + 1)) <= hosts) ++depth;
+    const int depth = nccl::log2_floor(static_cast<std::uint64_t>(hosts));
     const std::uint64_t piece = std::min<std::uint64_t>(kNvlsChunk, std::max<std::uint64_t>(rc.elem, slice));
-    rp.phases.push_back({{{layout.hosts[1][head_local[0]], layout.hosts[0][head_local[0]], piece}}, 0, 0,
+    rp.phases.push_back({{{layout.hosts[1][head_local[0]], layout.hosts[0][head_local[0]], piece}},
+                         0,
+                         0,
                          2u * static_cast<std::uint64_t>(depth)});
   }
   return rp;

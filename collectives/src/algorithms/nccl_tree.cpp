@@ -28,17 +28,14 @@ std::vector<std::int32_t> rank_tree(const HostLayout& layout, std::int32_t c, st
   const std::int32_t start = layout.locals_of_nic[static_cast<std::size_t>((c % half) % layout.nics)].front();
   std::vector<std::int32_t> chain;
   for (std::int32_t i = 0; i < g; ++i) chain.push_back((start + i) % g);
-  std::vector<std::vector<std::int32_t>> child_hosts(hosts);
-  for (std::int32_t h = 0; h < hosts; ++h) {
-    if (host_parent[h] >= 0) child_hosts[host_parent[h]].push_back(h);
-  }
+  const TreeShape host_tree = tree_shape(host_parent);
   std::vector<std::int32_t> parent(static_cast<std::size_t>(hosts) * g, -1);
   for (std::int32_t h = 0; h < hosts; ++h) {
     const auto& ranks = layout.hosts[h];
     for (std::int32_t p = 1; p < g; ++p) parent[ranks[chain[p]]] = ranks[chain[p - 1]];
     const std::int32_t ph = host_parent[h];
     if (ph < 0) continue;
-    const auto& siblings = child_hosts[ph];
+    const auto& siblings = host_tree.children[ph];
     const bool first_child = siblings.front() == h;
     parent[ranks[chain[0]]] = layout.hosts[ph][chain[first_child && g > 1 ? 1 : 0]];
   }
@@ -108,8 +105,7 @@ RoundPlan all_reduce_nccl_tree_rounds(const RoundContext& rc) {
   if (g > 1)
     rp.phases.push_back(
         {{{layout.hosts[0][1], layout.hosts[0][0], piece}}, 0, 0, 2u * static_cast<std::uint64_t>(g - 1)});
-  int depth = 0;
-  while ((1 << (depth + 1)) <= hosts) ++depth;
+  const int depth = nccl::log2_floor(static_cast<std::uint64_t>(hosts));
   if (hosts > 1) {
     rp.phases.push_back(
         {{{layout.hosts[1][0], layout.hosts[0][0], piece}}, 0, 0, 2u * static_cast<std::uint64_t>(depth)});

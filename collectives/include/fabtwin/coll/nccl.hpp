@@ -28,9 +28,9 @@ const char* to_string(Proto p);
 std::optional<Proto> proto_from_string(const std::string& s);
 
 struct ProtoInfo {
-  double payload_fraction;      // payload over wire bytes
-  std::uint64_t step_bytes;     // payload one pipeline step moves per connection
-  std::int32_t threads;         // threads per channel (NCCL_*_MAX_NTHREADS)
+  double payload_fraction;        // payload over wire bytes
+  std::uint64_t step_bytes;       // payload one pipeline step moves per connection
+  std::int32_t threads;           // threads per channel (NCCL_*_MAX_NTHREADS)
   std::int32_t thread_threshold;  // bytes per thread before another channel is worth it
 };
 const ProtoInfo& info(Proto p);
@@ -45,10 +45,24 @@ double net_overhead_us(Proto p);
 // The channels NCCL runs for a communicator: one search channel per NIC of a host (graph/search.cc),
 // doubled by ncclTopoPostset (graph/connect.cc), at most 64 (MAXCHANNELS).
 std::int32_t default_channels(std::int32_t nics_per_host);
+// `channels` within NCCL_MIN_NCHANNELS / NCCL_MAX_NCHANNELS (0: no bound), as ncclTopoPostset clamps.
+inline std::int32_t bounded_channels(std::int32_t channels, std::int32_t min_channels,
+                                     std::int32_t max_channels) {
+  if (max_channels > 0 && channels > max_channels) channels = max_channels;
+  if (min_channels > 0 && channels < min_channels) channels = min_channels;
+  return channels;
+}
 // The channels a call of `bytes` uses: enqueue.cc drops a channel while bytes < nc * threads *
 // threshold (LL's ring threshold scales with the ranks, tuning.cc).
 std::int32_t channels_for_size(Algo a, Proto p, std::int32_t channels, std::uint64_t bytes,
                                std::int32_t ranks);
+
+// floor(log2(x)), -1 for 0: NCCL's log2i, which its tree latencies and correction table index by.
+inline int log2_floor(std::uint64_t x) {
+  int l = -1;
+  for (; x > 0; x >>= 1) ++l;
+  return l;
+}
 
 // What a plan of algorithm `a` with protocol `p` over `nodes` hosts charges per call and per hop.
 Protocol protocol_costs(Algo a, Proto p, std::int32_t nodes);
