@@ -95,7 +95,7 @@ TEST_F(ResultsCli, CompareBadInputIsExitTwoAndNoTable) {
   const std::vector<Case> cases = {
       {{"compare", ar, ag}, "same collective"},
       {{"compare", ar, big}, "no size appears in every result"},
-      {{"compare", ar, kData + "results/truncated.json"}, "truncated.json: not valid JSON"},
+      {{"compare", ar, kData + "results/truncated.json"}, "truncated.json: invalid JSON"},
       {{"compare", ar, kData + "results/foreign_topology.json"}, "not a fabtwin results file"},
       {{"compare", ar, kData + "nccl-tests/all_reduce_perf_2node_h100.log"}, "import-nccl"},
       {{"compare", ar}, "two or more"},

@@ -494,10 +494,16 @@ TEST(Files, JsonFieldErrors) {
   v["version"] = 2;
   EXPECT_NE(error(v).find("doc.json: version: unsupported version 2"), std::string::npos) << error(v);
   v = j;
+  v["links"][1]["bandwidth"] = "0Gbps";
+  EXPECT_NE(error(v).find("doc.json: links[1].bandwidth: invalid rate \"0Gbps\" (below 1 kbit/s"),
+            std::string::npos)
+      << error(v);
+  v = j;
   v["links"][1]["bandwidth"] = "fast";
   EXPECT_NE(error(v).find("doc.json: links[1].bandwidth: invalid rate"), std::string::npos) << error(v);
-  for (const nlohmann::json& rate : {nlohmann::json(0), nlohmann::json(-5), nlohmann::json(-0.5),
-                                     nlohmann::json("0Gbps"), nlohmann::json(" -1G"), nlohmann::json(true)}) {
+  for (const nlohmann::json& rate :
+       {nlohmann::json(0), nlohmann::json(-5), nlohmann::json(-0.5), nlohmann::json(" -1G"),
+        nlohmann::json(true), nlohmann::json(5e-324), nlohmann::json(1e300)}) {
     v = j;
     v["links"][1]["bandwidth"] = rate;
     EXPECT_NE(error(v).find("doc.json: links[1].bandwidth: expected a positive rate"), std::string::npos)

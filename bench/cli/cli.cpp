@@ -4,8 +4,8 @@
 #include <ostream>
 #include <sstream>
 
-#include "fabtwin/coll/plan.hpp"
 #include "fabtwin/backend/errors.hpp"
+#include "fabtwin/coll/plan.hpp"
 #include "fabtwin/version.hpp"
 
 namespace fabtwin::cli {
@@ -23,7 +23,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   add_import_command(app, out, exit_code);
   add_compare_command(app, out, exit_code);
   add_calibrate_command(app, out, exit_code);
-  add_check_command(app, out, exit_code);
+  add_check_command(app, out, err, exit_code);
   add_run_command(app, out, err, exit_code);
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());

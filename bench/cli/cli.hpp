@@ -21,7 +21,7 @@ void add_sim_command(CLI::App& app, std::ostream& out, std::ostream& err, int& e
 void add_import_command(CLI::App& app, std::ostream& out, int& exit_code);
 void add_compare_command(CLI::App& app, std::ostream& out, int& exit_code);
 void add_calibrate_command(CLI::App& app, std::ostream& out, int& exit_code);
-void add_check_command(CLI::App& app, std::ostream& out, int& exit_code);
+void add_check_command(CLI::App& app, std::ostream& out, std::ostream& err, int& exit_code);
 // `run` reports a run that could not finish (peer died, timeout) on `err` with exit code 4.
 void add_run_command(CLI::App& app, std::ostream& out, std::ostream& err, int& exit_code);
 

@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "cli.hpp"
+#include "fabtwin/files.hpp"
 #include "fabtwin/results/calibration.hpp"
 #include "options.hpp"
 
@@ -31,6 +32,7 @@ void add_calibrate_command(CLI::App& app, std::ostream& out, int& exit_code) {
   cmd->add_option("-o,--output", args->output, "calibration file to write (- for standard output)")
       ->required();
   cmd->callback([args, &out, &exit_code] {
+    refuse_overwriting_inputs({{"P2P", args->sweep}}, {{"-o", args->output}});
     const results::P2PSweep sweep = results::load_p2p(args->sweep);
     const results::Calibration c = results::fit_calibration(sweep);
     write_json_output(args->output, results::to_json(c, provenance(nullptr)), out);

@@ -3,6 +3,7 @@
 #include <ostream>
 
 #include "cli.hpp"
+#include "fabtwin/files.hpp"
 #include "fabtwin/results/check.hpp"
 #include "fabtwin/results/gnuplot.hpp"
 #include "options.hpp"
@@ -23,7 +24,7 @@ struct CheckArgs {
 
 }  // namespace
 
-void add_check_command(CLI::App& app, std::ostream& out, int& exit_code) {
+void add_check_command(CLI::App& app, std::ostream& out, std::ostream& err, int& exit_code) {
   auto args = std::make_shared<CheckArgs>();
   CLI::App* cmd = app.add_subcommand(
       "check",
@@ -37,7 +38,10 @@ void add_check_command(CLI::App& app, std::ostream& out, int& exit_code) {
   cmd->add_option("--trend", args->trend, "print the history in FILE.jsonl instead of checking");
   cmd->add_option("--plot", args->plot, "with --trend: draw busbw per run to FILE.png or FILE.svg");
   cmd->add_option("--json", args->json, "write the outcome per size as JSON to FILE (- for standard output)");
-  cmd->callback([args, &out, &exit_code] {
+  cmd->callback([args, &out, &err, &exit_code] {
+    refuse_overwriting_inputs(
+        {{"CURRENT", args->current}, {"--baseline", args->baseline}, {"--trend", args->trend}},
+        {{"--json", args->json}, {"--history", args->history}, {"--plot", args->plot}});
     if (!args->trend.empty()) {
       if (!args->current.empty() || !args->baseline.empty() || !args->history.empty() ||
           !args->json.empty()) {
@@ -45,7 +49,9 @@ void add_check_command(CLI::App& app, std::ostream& out, int& exit_code) {
             "--trend reads a history: it takes no CURRENT, --baseline, --history or --json");
       }
       if (!args->plot.empty()) results::gnuplot_terminal(args->plot, 1, 1);
-      const auto trends = results::load_history(args->trend);
+      const results::History history = results::load_history(args->trend);
+      for (const std::string& why : history.skipped) err << "check: skipped a damaged line: " << why << "\n";
+      const auto& trends = history.trends;
       results::print_trend(out, trends);
       if (!args->plot.empty()) {
         results::plot_trend(trends, args->plot);
@@ -80,7 +86,8 @@ void add_check_command(CLI::App& app, std::ostream& out, int& exit_code) {
     const nlohmann::json entry = results::history_entry(current, checked ? &*checked : nullptr);
     if (!args->json.empty()) write_json_output(args->json, entry, out);
     if (!args->history.empty()) {
-      results::append_history(args->history, entry);
+      if (const auto note = results::append_history(args->history, entry))
+        err << "check: note: " << *note << "\n";
       if (text) out << "check: recorded in " << args->history << "\n";
     }
     exit_code = checked && !checked->passed() ? 1 : 0;

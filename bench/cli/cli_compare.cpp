@@ -16,6 +16,7 @@
 #include "fabtwin/coll/nccl.hpp"
 #include "fabtwin/experiment/experiment.hpp"
 #include "fabtwin/experiment/strategy.hpp"
+#include "fabtwin/files.hpp"
 #include "fabtwin/results/calibration.hpp"
 #include "fabtwin/results/compare.hpp"
 #include "fabtwin/results/gnuplot.hpp"
@@ -243,8 +244,12 @@ void add_compare_command(CLI::App& app, std::ostream& out, int& exit_code) {
       "compare nccl-tests' in-place columns instead of out-of-place (sources without them as they are)");
   cmd->add_option("--keep", args->keep, "with --simulate: keep the simulated results files in this folder");
   cmd->callback([args, &out, &exit_code] {
-    // Refuse a plot format before any table is printed.
+    // Refuse a plot format or an output over an input before any table is printed.
     if (!args->plot.empty()) results::gnuplot_terminal(args->plot, 1, 1);
+    std::vector<NamedPath> inputs{
+        {"--simulate", args->simulate}, {"-t", args->topology}, {"--calibration", args->calibration}};
+    for (const auto& f : args->files) inputs.push_back({"FILES", f});
+    refuse_overwriting_inputs(inputs, {{"--json", args->json}, {"--plot", args->plot}});
     std::vector<results::ResultFile> files;
     std::ostringstream header;
     if (!args->simulate.empty()) {

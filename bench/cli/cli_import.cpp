@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "cli.hpp"
+#include "fabtwin/files.hpp"
 #include "fabtwin/results/nccl_tests.hpp"
 #include "options.hpp"
 
@@ -35,6 +36,7 @@ void add_import_command(CLI::App& app, std::ostream& out, int& exit_code) {
   cmd->add_flag("--allow-partial", args->options.allow_partial,
                 "import the rows of a log that ends before nccl-tests' summary");
   cmd->callback([args, &out, &exit_code] {
+    refuse_overwriting_inputs({{"LOG", args->log}}, {{"-o", args->output}});
     const results::ResultFile f =
         results::import_nccl_tests_file(args->log, args->options, provenance(nullptr));
     write_json_output(args->output, results::to_json(f), out);

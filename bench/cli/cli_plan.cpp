@@ -6,13 +6,13 @@
 #include <ostream>
 
 #include "cli.hpp"
-#include "fabtwin/coll/algorithms.hpp"
 #include "fabtwin/analytic/analytic.hpp"
+#include "fabtwin/coll/algorithms.hpp"
 #include "fabtwin/coll/metrics.hpp"
 #include "fabtwin/coll/reference.hpp"
+#include "fabtwin/experiment/experiment.hpp"
 #include "fabtwin/topo/generators.hpp"
 #include "options.hpp"
-#include "fabtwin/experiment/experiment.hpp"
 
 namespace fabtwin::cli {
 

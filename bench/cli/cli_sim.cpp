@@ -9,6 +9,7 @@
 #include "cli.hpp"
 #include "fabtwin/experiment/experiment.hpp"
 #include "fabtwin/experiment/strategy.hpp"
+#include "fabtwin/files.hpp"
 #include "fabtwin/results/calibration.hpp"
 #include "fabtwin/topo/generators.hpp"
 #include "options.hpp"
@@ -81,6 +82,8 @@ void run_sim(CLI::App& cmd, const SimArgs& a, std::ostream& out, std::ostream& e
     print_catalog(out);
     return;
   }
+  refuse_overwriting_inputs({{"-t", a.topology}, {"--calibration", a.calibration}},
+                            {{"--json", a.json}, {"--trace", a.trace}});
   experiment::Scenario s = make_scenario(cmd, a, err);
   const std::int32_t ranks = experiment::resolve_ranks(a.ranks, &s.topology, 0);
   check_scenario(s, a, ranks);

@@ -1,9 +1,10 @@
 #include <CLI/CLI.hpp>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <sstream>
 
 #include "cli.hpp"
+#include "fabtwin/files.hpp"
 #include "fabtwin/topo/generators.hpp"
 #include "fabtwin/topo/io.hpp"
 #include "fabtwin/topo/metrics.hpp"
@@ -34,6 +35,9 @@ void add_topo_command(CLI::App& app, std::ostream& out, int& exit_code) {
                   "write the whole topology in fabtwin's file format to FILE (- for standard output)");
   cmd->add_option("--dot", args->dot, "write a Graphviz view to FILE (- for standard output)");
   cmd->callback([args, &out, &exit_code] {
+    refuse_overwriting_inputs(
+        {{"-t", args->spec}},
+        {{"--json", args->json}, {"--export", args->export_file}, {"--dot", args->dot}});
     const topo::Topology t = topo::topology_from_spec(args->spec);
     const topo::Summary s = topo::summarize(t);
     // Standard output carries one document: the summary text only when nothing else goes there.
@@ -48,9 +52,9 @@ void add_topo_command(CLI::App& app, std::ostream& out, int& exit_code) {
     if (args->dot == "-") {
       topo::write_dot(t, out);
     } else if (!args->dot.empty()) {
-      std::ofstream f(args->dot);
-      if (!f) throw std::invalid_argument("cannot write " + args->dot + ": check that its folder exists");
-      topo::write_dot(t, f);
+      std::ostringstream dot;
+      topo::write_dot(t, dot);
+      write_file_atomically(args->dot, dot.str());
     }
     exit_code = 0;
   });

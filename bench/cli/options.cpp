@@ -1,15 +1,14 @@
 #include "options.hpp"
 
-#include "fabtwin/coll/nccl.hpp"
-
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "fabtwin/coll/nccl.hpp"
+#include "fabtwin/files.hpp"
 
 namespace fabtwin::cli {
 
@@ -100,7 +99,9 @@ coll::AlgoOptions to_algo_options(const CollectiveOptions& o) {
   a.chunks = o.chunks;
   if (o.proto != "auto") {
     const auto p = coll::nccl::proto_from_string(o.proto);
-    if (!p) throw std::invalid_argument("--proto: unknown protocol \"" + o.proto + "\" (use simple, ll, ll128 or auto)");
+    if (!p)
+      throw std::invalid_argument("--proto: unknown protocol \"" + o.proto +
+                                  "\" (use simple, ll, ll128 or auto)");
     a.protocol = coll::nccl::to_string(*p);
   }
   a.channels = o.channels;
@@ -112,12 +113,7 @@ void write_json_output(const std::string& path, const nlohmann::json& j, std::os
     out << j.dump(2) << "\n";
     return;
   }
-  std::ofstream f(path);
-  if (!f)
-    throw std::invalid_argument("cannot write " + path + ": check that its folder exists and is writable");
-  f << j.dump(2) << "\n";
-  if (!f) throw std::invalid_argument("writing " + path + " failed (disk full?)");
+  write_file_atomically(path, j.dump(2) + "\n");
 }
-
 
 }  // namespace fabtwin::cli

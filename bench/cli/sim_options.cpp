@@ -141,9 +141,10 @@ SimArgs::SimArgs() : topology(topo::kDefaultTopologySpec) {
 
 void add_sim_options(CLI::App& cmd, SimArgs& a) {
   cmd.add_option("-t,--topology", a.topology, "fabric (preset or .json)")->capture_default_str();
-  cmd.add_option("-a,--algo", a.algo,
-                 "algorithm (case-insensitive; NCCL_ALGO's Ring is nccl-ring), auto for the fastest per size, "
-                 "or nccl for NCCL's tuner")
+  cmd.add_option(
+         "-a,--algo", a.algo,
+         "algorithm (case-insensitive; NCCL_ALGO's Ring is nccl-ring), auto for the fastest per size, "
+         "or nccl for NCCL's tuner")
       ->capture_default_str();
   cmd.add_option("-n,--ranks", a.ranks, "ranks (default: every rank the topology places)")
       ->check(CLI::Range(1, std::numeric_limits<std::int32_t>::max()));

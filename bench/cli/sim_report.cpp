@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <ostream>
+#include <string>
+
+#include "fabtwin/files.hpp"
 
 namespace fabtwin::cli {
 
@@ -65,16 +67,15 @@ void print_size_report(std::ostream& out, const experiment::SizeRun& run, const 
 }
 
 void write_trace(const std::string& path, const coll::RunResult& run) {
-  std::ofstream f(path);
-  if (!f) throw std::invalid_argument("cannot write trace " + path + ": check that its folder exists");
-  f << "rank,step,kind,peer,bytes,ready_us,start_us,end_us\n";
+  std::string f = "rank,step,kind,peer,bytes,ready_us,start_us,end_us\n";
   char line[200];
   for (const auto& t : run.trace) {
     std::snprintf(line, sizeof line, "%d,%u,%s,%d,%llu,%.4f,%.4f,%.4f\n", t.rank, t.step,
                   coll::to_string(t.kind), t.peer, static_cast<unsigned long long>(t.bytes), t.ready.micros(),
                   t.start.micros(), t.end.micros());
-    f << line;
+    f += line;
   }
+  write_file_atomically(path, f);
 }
 
 }  // namespace fabtwin::cli

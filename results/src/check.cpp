@@ -5,11 +5,12 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
+#include <filesystem>
 #include <map>
 #include <ostream>
 #include <set>
 
+#include "fabtwin/files.hpp"
 #include "json_reader.hpp"
 
 namespace fabtwin::results {
@@ -201,17 +202,19 @@ nlohmann::json history_entry(const ResultFile& current, const CheckResult* check
   const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   char stamp[32] = {};
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  std::map<std::uint64_t, const CheckedRow*> outcome;
+  if (checked) {
+    for (const auto& c : checked->rows) outcome[c.size_bytes] = &c;
+  }
   nlohmann::json rows = nlohmann::json::array();
   for (const Row& r : current.rows) {
     nlohmann::json row = {
         {"size_bytes", r.size_bytes}, {"busbw_gbps", r.timing.busbw_gbps}, {"time_s", r.timing.time.count()}};
-    if (checked) {
-      for (const auto& c : checked->rows) {
-        if (c.size_bytes != r.size_bytes) continue;
-        if (c.baseline_busbw_gbps) row["baseline_busbw_gbps"] = *c.baseline_busbw_gbps;
-        if (c.change) row["change"] = *c.change;
-        row["verdict"] = to_string(c.verdict);
-      }
+    if (const auto it = outcome.find(r.size_bytes); it != outcome.end()) {
+      const CheckedRow& c = *it->second;
+      if (c.baseline_busbw_gbps) row["baseline_busbw_gbps"] = *c.baseline_busbw_gbps;
+      if (c.change) row["change"] = *c.change;
+      row["verdict"] = to_string(c.verdict);
     }
     rows.push_back(std::move(row));
   }
@@ -232,55 +235,95 @@ nlohmann::json history_entry(const ResultFile& current, const CheckResult* check
   return e;
 }
 
-void append_history(const std::string& path, const nlohmann::json& entry) {
-  std::ofstream f(path, std::ios::app);
-  if (!f)
-    throw std::invalid_argument("--history: cannot append to " + path + ": check that its folder exists");
-  f << entry.dump() << "\n";
-  if (!f) throw std::invalid_argument("--history: writing " + path + " failed (disk full?)");
+namespace {
+
+constexpr const char* kHistorySchema = "fabtwin-history";
+
+HistoryPoint parse_history_line(const std::string& line, const std::string& origin, std::string* scenario) {
+  nlohmann::json j;
+  try {
+    j = parse_json_text(line, origin);
+  } catch (const std::invalid_argument& e) {
+    throw InvalidResults(std::string(e.what()) + " (a write that did not finish?)");
+  }
+  const Field root(j, origin);
+  root.expect_object();
+  if (root.at("schema").string() != kHistorySchema) root.at("schema").fail("expected \"fabtwin-history\"");
+  if (root.at("schema_version").integer() != 1) root.at("schema_version").fail("only version 1 is supported");
+  HistoryPoint p;
+  p.time = root.at("run_time").string();
+  p.revision = root.at("git_revision").string();
+  p.status = root.at("status").string();
+  const Field rows = root.at("rows");
+  for (std::size_t i = 0; i < rows.array_size(); ++i) {
+    const Field row = rows.at(i);
+    p.busbw_gbps[row.at("size_bytes").unsigned_integer()] = row.at("busbw_gbps").number();
+  }
+  *scenario = root.at("scenario").string();
+  return p;
 }
 
-std::vector<Trend> load_history(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) throw InvalidResults(path + ": cannot open (does it exist and is it readable?)");
-  std::vector<Trend> trends;
+}  // namespace
+
+std::optional<std::string> append_history(const std::string& path, const nlohmann::json& entry) {
+  std::error_code ec;
+  std::optional<std::string> note;
+  if (std::filesystem::exists(path, ec) && std::filesystem::file_size(path, ec) > 0) {
+    const std::string text = read_input_file(path, "--history file");
+    const std::string first = text.substr(0, text.find('\n'));
+    std::string scenario;
+    try {
+      parse_history_line(first, path + ":1", &scenario);
+    } catch (const InvalidResults& e) {
+      throw InvalidResults("--history " + path +
+                           " is not a history file (its first line is not a fabtwin-history record: " +
+                           e.what() + "); name a FILE.jsonl that check --history wrote, or a new one");
+    }
+    // A record cut short by a crash or a full disk stays as it is, on a line of its own, for --trend to
+    // report; gluing the new record onto it would damage both.
+    if (text.back() != '\n') {
+      append_line(path, "");
+      const auto lines = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+      note = path + ":" + std::to_string(lines) +
+             ": the last line was cut short (a write that did not finish); left as it is, the new record "
+             "starts on the next line, and --trend skips the damaged one";
+    }
+  }
+  append_line(path, entry.dump());
+  return note;
+}
+
+History load_history(const std::string& path) {
+  const std::string text = read_input_file(path, "history file");
+  History h;
   std::map<std::string, std::size_t> index;
-  std::string line;
-  int n = 0;
-  while (std::getline(f, line)) {
+  std::size_t n = 0;
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t end = std::min(text.find('\n', at), text.size());
+    const std::string line = text.substr(at, end - at);
+    at = end + 1;
     ++n;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const std::string origin = path + ":" + std::to_string(n);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
-      throw InvalidResults(origin + ": not a JSON line (truncated write?): " + e.what());
-    }
-    const Field root(j, origin);
-    root.expect_object();
-    if (root.at("schema").string() != "fabtwin-history")
-      root.at("schema").fail("expected \"fabtwin-history\"");
-    if (root.at("schema_version").integer() != 1)
-      root.at("schema_version").fail("only version 1 is supported");
+    std::string scenario;
     HistoryPoint p;
-    p.time = root.at("run_time").string();
-    p.revision = root.at("git_revision").string();
-    p.status = root.at("status").string();
-    const Field rows = root.at("rows");
-    for (std::size_t i = 0; i < rows.array_size(); ++i) {
-      const Field row = rows.at(i);
-      p.busbw_gbps[row.at("size_bytes").unsigned_integer()] = row.at("busbw_gbps").number();
+    try {
+      p = parse_history_line(line, origin, &scenario);
+    } catch (const InvalidResults& e) {
+      h.skipped.push_back(e.what());
+      continue;
     }
-    const std::string scenario = root.at("scenario").string();
     if (!index.count(scenario)) {
-      index[scenario] = trends.size();
-      trends.push_back({scenario, {}});
+      index[scenario] = h.trends.size();
+      h.trends.push_back({scenario, {}});
     }
-    trends[index[scenario]].points.push_back(std::move(p));
+    h.trends[index[scenario]].points.push_back(std::move(p));
   }
-  if (trends.empty()) throw InvalidResults(path + ": no history entries");
-  return trends;
+  if (h.trends.empty()) {
+    throw InvalidResults(path + ": no history entries" +
+                         (h.skipped.empty() ? std::string() : " (" + h.skipped.front() + ")"));
+  }
+  return h;
 }
 
 std::vector<std::uint64_t> trend_sizes(const Trend& t, std::size_t max_sizes) {

@@ -15,6 +15,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "fabtwin/files.hpp"
+
 namespace fabtwin::results {
 
 namespace {
@@ -75,6 +77,12 @@ void write_file(const fs::path& p, const std::string& text) {
   if (!f) throw std::runtime_error("cannot write " + p.string());
 }
 
+// gnuplot draws into the scratch folder; the picture then replaces `output` whole, so a failed or
+// interrupted plot never leaves a truncated image where a good one was.
+fs::path scratch_output(const ScratchDir& dir, const std::string& output) {
+  return dir / ("plot" + fs::path(output).extension().string());
+}
+
 // Runs `gnuplot script` without a shell (paths with spaces or quotes stay inert), its output to a file.
 void run_gnuplot(const ScratchDir& dir, const std::string& script, const std::string& output) {
   const fs::path script_path = dir / "plot.gp";
@@ -106,7 +114,9 @@ void run_gnuplot(const ScratchDir& dir, const std::string& script, const std::st
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     throw std::runtime_error("gnuplot failed drawing " + output + ":\n" + text.str());
   }
-  if (!fs::exists(output)) throw std::runtime_error("gnuplot wrote no " + output + ":\n" + text.str());
+  const fs::path drawn = scratch_output(dir, output);
+  if (!fs::exists(drawn)) throw std::runtime_error("gnuplot wrote no " + output + ":\n" + text.str());
+  write_file_atomically(output, read_input_file(drawn.string(), "plot"));
 }
 
 std::string common_settings() {
@@ -153,7 +163,8 @@ void plot_comparison(const Comparison& c, const std::string& path) {
   const std::string d = quoted(data_path.string());
 
   std::ostringstream gp;
-  gp << terminal << "\nset output " << quoted(path) << "\n" << common_settings();
+  gp << terminal << "\nset output " << quoted(scratch_output(dir, path).string()) << "\n"
+     << common_settings();
   gp << "set logscale x 2\nset format x '%.0b %BB'\nset multiplot title "
      << quoted(c.collective + ": busbw by message size; error relative to " + c.labels[0]) << "\n";
   gp << "set size 1,0.62\nset origin 0,0.36\nset ylabel 'busbw (GB/s)'\nset xlabel ''\n";
@@ -180,7 +191,8 @@ void plot_trend(const std::vector<Trend>& trends, const std::string& path, std::
   const std::string terminal = gnuplot_terminal(path, 1000, static_cast<int>(120 + 300 * panels));
   ScratchDir dir;
   std::ostringstream gp;
-  gp << terminal << "\nset output " << quoted(path) << "\n" << common_settings();
+  gp << terminal << "\nset output " << quoted(scratch_output(dir, path).string()) << "\n"
+     << common_settings();
   gp << "set multiplot layout " << panels << ",1 title 'busbw per run'\n";
   // Log y: sizes from bytes to gigabytes share a panel, and equal relative drifts look equal.
   gp << "set logscale y\nset xlabel 'run (git revision)'\nset ylabel 'busbw (GB/s)'\nset xtics rotate by -30 "

@@ -12,6 +12,7 @@
 
 #include "fabtwin/coll/metrics.hpp"
 #include "fabtwin/coll/plan.hpp"
+#include "fabtwin/files.hpp"
 #include "nccl_tests_words.hpp"
 
 namespace fabtwin::results {
@@ -481,8 +482,13 @@ ResultFile import_nccl_tests(std::istream& log, const std::string& origin, const
 
 ResultFile import_nccl_tests_file(const std::string& path, const NcclImportOptions& options,
                                   nlohmann::json provenance) {
-  std::ifstream f(path);
-  if (!f) throw InvalidResults(path + ": cannot open (does it exist and is it readable?)");
+  std::string text;
+  try {
+    text = read_input_file(path, "nccl-tests log");
+  } catch (const std::invalid_argument& e) {
+    throw InvalidResults(e.what());
+  }
+  std::istringstream f(text);
   return import_nccl_tests(f, path, options, std::move(provenance));
 }
 

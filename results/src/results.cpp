@@ -1,13 +1,12 @@
 #include "fabtwin/results/results.hpp"
 
 #include <algorithm>
-#include <set>
 #include <cmath>
-#include <fstream>
-#include <sstream>
+#include <set>
 
 #include "fabtwin/coll/metrics.hpp"
 #include "fabtwin/coll/plan.hpp"
+#include "fabtwin/files.hpp"
 #include "json_reader.hpp"
 
 namespace fabtwin::results {
@@ -94,21 +93,21 @@ std::string ResultFile::provenance_string(const char* key) const {
 }
 
 nlohmann::json read_json_file(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) throw InvalidResults(path + ": cannot open (does it exist and is it readable?)");
-  std::stringstream text;
-  text << f.rdbuf();
-  if (text.str().empty()) throw InvalidResults(path + ": the file is empty");
+  std::string text;
   try {
-    return nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::parse_error& e) {
-    // nlohmann's messages carry the byte offset; a truncated file ends "unexpected end of input".
-    const bool log = text.str().rfind("#", 0) == 0 || text.str().find("nThread") != std::string::npos;
-    throw InvalidResults(
-        path + ": not valid JSON (" +
-        (log ? std::string("an nccl-tests log? turn it into a results file with `fabtwin import-nccl`")
-             : std::string("truncated or not a results file?")) +
-        "): " + e.what());
+    text = read_input_file(path, "results file");
+  } catch (const std::invalid_argument& e) {
+    throw InvalidResults(e.what());
+  }
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos)
+    throw InvalidResults(path + ": the file is empty");
+  try {
+    return parse_json_text(text, path);
+  } catch (const std::invalid_argument& e) {
+    const bool log = text.rfind("#", 0) == 0 || text.find("nThread") != std::string::npos;
+    throw InvalidResults(std::string(e.what()) +
+                         (log ? " (an nccl-tests log? turn it into a results file with `fabtwin import-nccl`)"
+                              : " (truncated, or not a fabtwin file?)"));
   }
 }
 
@@ -209,10 +208,9 @@ ResultFile parse_results(const nlohmann::json& j, const std::string& origin) {
       r.in_place = parse_timing(*ip, true);
       check_bandwidths(*ip, *r.in_place, r.size_bytes, *c, f.run.ranks);
     }
-    static const std::set<std::string> known = {"size_bytes", "count",      "dtype",      "op",
-                                                "root",       "algorithm",  "backend",    "time_s",
-                                                "time_us",    "algbw_gbps", "busbw_gbps", "correctness",
-                                                "wrong",      "in_place"};
+    static const std::set<std::string> known = {
+        "size_bytes", "count",   "dtype",      "op",         "root",        "algorithm", "backend",
+        "time_s",     "time_us", "algbw_gbps", "busbw_gbps", "correctness", "wrong",     "in_place"};
     for (const auto& [key, value] : row.json().items()) {
       if (!known.contains(key)) r.extra[key] = value;
     }
@@ -253,12 +251,12 @@ nlohmann::json to_json(const ResultFile& f) {
   for (const Row& r : f.rows) {
     nlohmann::json row = r.extra;
     row.update({{"size_bytes", r.size_bytes},
-                          {"count", r.count},
-                          {"dtype", r.dtype},
-                          {"op", r.op},
-                          {"root", r.root},
-                          {"algorithm", r.algorithm},
-                          {"backend", r.backend}});
+                {"count", r.count},
+                {"dtype", r.dtype},
+                {"op", r.op},
+                {"root", r.root},
+                {"algorithm", r.algorithm},
+                {"backend", r.backend}});
     row.update(timing_json(r.timing));
     if (r.in_place) row["in_place"] = timing_json(*r.in_place);
     rows.push_back(std::move(row));
@@ -271,11 +269,7 @@ nlohmann::json to_json(const ResultFile& f) {
 }
 
 void write_results(const std::string& path, const ResultFile& f) {
-  std::ofstream out(path);
-  if (!out)
-    throw std::invalid_argument("cannot write " + path + ": check that its folder exists and is writable");
-  out << to_json(f).dump(2) << "\n";
-  if (!out) throw std::invalid_argument("writing " + path + " failed (disk full?)");
+  write_file_atomically(path, to_json(f).dump(2) + "\n");
 }
 
 }  // namespace fabtwin::results

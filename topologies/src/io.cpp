@@ -1,17 +1,18 @@
 #include "fabtwin/topo/io.hpp"
 
-#include "fabtwin/topo/node.hpp"
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <stdexcept>
 #include <unordered_map>
+
+#include "fabtwin/files.hpp"
+#include "fabtwin/topo/node.hpp"
 
 namespace fabtwin::topo {
 
@@ -53,6 +54,8 @@ namespace {
 
 // Reads one JSON document into a Topology, keeping the JSON path of whatever it is looking at so that
 // every error says exactly which field of which file to fix.
+constexpr std::int32_t kMaxTier = 15;
+
 class Reader {
  public:
   explicit Reader(const std::string& origin) : origin_(origin) {}
@@ -109,9 +112,21 @@ class Reader {
     return static_cast<std::int32_t>(it->get<std::int64_t>());
   }
 
+  std::int32_t bounded_index(const json& obj, const std::string& path, const char* key,
+                             std::int32_t end) const {
+    const std::int32_t v = optional_index(obj, path, key);
+    if (v != kNone && v >= end) {
+      fail(join(path, key), std::string(key) + " " + std::to_string(v) +
+                                " is out of range: it must be below " + std::to_string(end) +
+                                (std::string(key) == "tier" ? " (fabrics have a few switch tiers)"
+                                                            : " (the number of nodes in the file)"));
+    }
+    return v;
+  }
+
   template <class T, class Parse>
   T unit_field(const json& obj, const std::string& path, const char* key, T fallback, Parse parse,
-               const char* number_meaning) const {
+               const char* number_meaning, double max) const {
     const auto it = obj.find(key);
     if (it == obj.end()) return fallback;
     const std::string p = join(path, key);
@@ -125,6 +140,8 @@ class Reader {
     if (!it->is_number()) fail(p, std::string("expected a string or a number of ") + number_meaning);
     const double v = it->get<double>();
     if (!(v >= 0)) fail(p, "must not be negative, found " + it->dump());
+    if (!(v <= max))
+      fail(p, "must be at most " + std::to_string(max) + " " + number_meaning + ", found " + it->dump());
     return T(v);
   }
 
@@ -154,7 +171,9 @@ class Reader {
     } else {
       fail(p, std::string(kExpected) + ", found " + type_name(*it));
     }
-    if (!(bps > 0.0)) fail(p, std::string(kExpected) + ", found " + it->dump());
+    if (!(bps >= kMinRateBps && bps <= kMaxRateBps)) {
+      fail(p, std::string(kExpected) + " between 1 kbit/s and 1 Pbit/s, found " + it->dump());
+    }
     return BitsPerSecond(bps);
   }
 
@@ -162,17 +181,26 @@ class Reader {
     const auto it = obj.find("mtu");
     if (it == obj.end()) return Bytes(4096);
     if (it->is_string()) {
+      Bytes mtu;
       try {
-        return parse_bytes(it->get<std::string>());
+        mtu = parse_bytes(it->get<std::string>());
       } catch (const std::invalid_argument& e) {
         fail(join(path, "mtu"), e.what());
       }
+      return checked_mtu(mtu, join(path, "mtu"));
     }
     if (!it->is_number_unsigned() || it->get<std::uint64_t>() == 0) {
       fail(join(path, "mtu"),
            "expected a positive integer number of bytes or a size such as \"4KiB\", found " + it->dump());
     }
-    return Bytes(it->get<std::uint64_t>());
+    return checked_mtu(Bytes(it->get<std::uint64_t>()), join(path, "mtu"));
+  }
+
+  // Past 1 MiB a "packet" is a message: the packet model would hold whole transfers in one frame.
+  Bytes checked_mtu(Bytes mtu, const std::string& path) const {
+    if (mtu.count() < 64 || mtu.count() > (1u << 20))
+      fail(path, "an MTU must be 64 B to 1 MiB, found " + std::to_string(mtu.count()) + " B");
+    return mtu;
   }
 
   NodeId node_ref(const json& obj, const std::string& path, const char* key, const char* hint) const {
@@ -233,11 +261,14 @@ class Reader {
       if (!k)
         fail(join(path, "kind"), "unknown kind \"" + kind + "\" (accepted: gpu, nic, nvswitch, switch)");
       node.kind = *k;
-      node.host = optional_index(n, path, "host");
-      node.local = optional_index(n, path, "local");
-      node.tier = optional_index(n, path, "tier");
-      node.rail = optional_index(n, path, "rail");
-      node.plane = optional_index(n, path, "plane");
+      // Indexes number things among the nodes (hosts, rails, a host's GPUs), so none can reach the node
+      // count; every later pass sizes tables by them, and an unbounded one would exhaust memory.
+      const auto below_nodes = static_cast<std::int32_t>(nodes.size());
+      node.host = bounded_index(n, path, "host", below_nodes);
+      node.local = bounded_index(n, path, "local", below_nodes);
+      node.tier = bounded_index(n, path, "tier", kMaxTier + 1);
+      node.rail = bounded_index(n, path, "rail", below_nodes);
+      node.plane = bounded_index(n, path, "plane", below_nodes);
       const auto [it, fresh] = by_name_.emplace(node.name, node.id);
       if (!fresh) {
         fail(join(path, "name"), "duplicate node name \"" + node.name + "\" (already used by nodes[" +
@@ -259,7 +290,7 @@ class Reader {
       link.b = node_ref(l, path, "b", " (the name of the other end of the link)");
       if (link.a == link.b) fail(path, "link joins node \"" + t.nodes[link.a].name + "\" to itself");
       link.bandwidth = bandwidth_field(l, path);
-      link.latency = unit_field(l, path, "latency", Seconds(1e-6), parse_duration, "seconds");
+      link.latency = unit_field(l, path, "latency", Seconds(1e-6), parse_duration, "seconds", kMaxDurationS);
       link.mtu = mtu_field(l, path);
       if (l.contains("layer")) {
         const std::string layer = string_field(l, path, "layer");
@@ -342,28 +373,19 @@ Topology topology_from_json(const json& j, const std::string& origin) {
 }
 
 Topology read_topology_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    throw std::invalid_argument("cannot open topology file \"" + path + "\": " + std::strerror(errno) +
-                                " (give a path to a fabtwin-topology JSON file or a generator spec such as "
-                                "fat-tree:k=8)");
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    throw std::invalid_argument(
+        "cannot open topology file \"" + path +
+        "\": no such file (give a path to a fabtwin-topology JSON file or a generator "
+        "spec such as fat-tree:k=8)");
   }
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw std::invalid_argument(path + ": (document): invalid JSON: " + e.what());
-  }
-  return topology_from_json(j, path);
+  return topology_from_json(parse_json_text(read_input_file(path, "topology file"), path + ": (document)"),
+                            path);
 }
 
 void write_topology_file(const Topology& t, const std::string& path) {
-  std::ofstream out(path);
-  if (!out) throw std::runtime_error("cannot write topology file \"" + path + "\": " + std::strerror(errno));
-  out << to_json(t).dump(2) << '\n';
-  out.flush();
-  if (!out)
-    throw std::runtime_error("error while writing topology file \"" + path + "\": " + std::strerror(errno));
+  write_file_atomically(path, to_json(t).dump(2) + "\n");
 }
 
 void write_dot(const Topology& t, std::ostream& out) {

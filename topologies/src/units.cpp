@@ -134,7 +134,8 @@ BitsPerSecond parse_rate(std::string_view text) {
     reject("rate", text, kRateForms, "unknown unit");
   }
   const double bps = value * std::pow(1000.0, power) * per_unit;
-  if (!std::isfinite(bps)) reject("rate", text, kRateForms, "too large");
+  if (!(bps <= kMaxRateBps)) reject("rate", text, kRateForms, "above 1 Pbit/s, faster than any link");
+  if (!(bps >= kMinRateBps)) reject("rate", text, kRateForms, "below 1 kbit/s (a rate must be positive)");
   return BitsPerSecond(bps);
 }
 
@@ -155,7 +156,10 @@ Seconds parse_duration(std::string_view text) {
   } else {
     reject("duration", text, kDurationForms, "unknown unit");
   }
-  return Seconds(value / divisor);
+  const double seconds = value / divisor;
+  if (!(seconds >= 0)) reject("duration", text, kDurationForms, "negative");
+  if (!(seconds <= kMaxDurationS)) reject("duration", text, kDurationForms, "longer than 10^6 s");
+  return Seconds(seconds);
 }
 
 std::string format_bytes(Bytes b) {

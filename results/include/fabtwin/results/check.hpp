@@ -52,7 +52,9 @@ std::string scenario_key(const ResultFile& f);
 
 // A line of the history file: the run, its scenario and, when checked, the outcome.
 nlohmann::json history_entry(const ResultFile& current, const CheckResult* checked);
-void append_history(const std::string& path, const nlohmann::json& entry);
+// Appends the entry as one whole line. Refuses (InvalidResults) a file that is not a history; when the
+// file's last line was cut short, leaves it and returns a note saying so.
+std::optional<std::string> append_history(const std::string& path, const nlohmann::json& entry);
 
 struct HistoryPoint {
   std::string time;
@@ -64,8 +66,12 @@ struct Trend {
   std::string scenario;
   std::vector<HistoryPoint> points;  // in file order
 };
-// Grouped by scenario, in order of first appearance. Throws InvalidResults naming file:line.
-std::vector<Trend> load_history(const std::string& path);
+struct History {
+  std::vector<Trend> trends;         // grouped by scenario, in order of first appearance
+  std::vector<std::string> skipped;  // "file:line: why" of each damaged line, which no trend holds
+};
+// Throws InvalidResults when the file holds no readable entry at all.
+History load_history(const std::string& path);
 // Per scenario: busbw at up to `max_sizes` sizes spread over the range, one line per run.
 void print_trend(std::ostream& out, const std::vector<Trend>& trends, std::size_t max_sizes = 4);
 std::vector<std::uint64_t> trend_sizes(const Trend& t, std::size_t max_sizes);
