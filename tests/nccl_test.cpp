@@ -243,14 +243,20 @@ TEST(NodeModel, PresetsSetTheNodeAndExplicitKeysOverrideThem) {
   for (const auto& r : t.ranks) nics.insert(r.nic);
   EXPECT_EQ(nics.size(), 8u);
   for (const auto& l : t.links) {
-    if (l.layer == topo::LinkLayer::nvlink) EXPECT_DOUBLE_EQ(l.bandwidth.count(), 12 * 20.0 * 8e9);
-    if (l.layer == topo::LinkLayer::infiniband) EXPECT_DOUBLE_EQ(l.bandwidth.count(), 200e9);
+    if (l.layer == topo::LinkLayer::nvlink) {
+      EXPECT_DOUBLE_EQ(l.bandwidth.count(), 12 * 20.0 * 8e9);
+    }
+    if (l.layer == topo::LinkLayer::infiniband) {
+      EXPECT_DOUBLE_EQ(l.bandwidth.count(), 200e9);
+    }
   }
   const topo::Topology h =
       topo::topology_from_spec("rail:hosts=2,hosts_per_leaf=2,node=dgx-h100,speed=200Gbps");
   EXPECT_EQ(h.gpu, "h100");
   for (const auto& l : h.links) {
-    if (l.layer == topo::LinkLayer::infiniband) EXPECT_DOUBLE_EQ(l.bandwidth.count(), 200e9);
+    if (l.layer == topo::LinkLayer::infiniband) {
+      EXPECT_DOUBLE_EQ(l.bandwidth.count(), 200e9);
+    }
   }
   // The GPU model survives a round trip through the topology file format.
   EXPECT_EQ(topo::topology_from_json(topo::to_json(t), "t.json").gpu, "a100");

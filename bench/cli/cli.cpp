@@ -5,17 +5,48 @@
 #include <sstream>
 
 #include "fabtwin/backend/errors.hpp"
+#include "fabtwin/budget.hpp"
 #include "fabtwin/coll/plan.hpp"
 #include "fabtwin/version.hpp"
+#include "options.hpp"
+#include "terminal.hpp"
 
 namespace fabtwin::cli {
 
-int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+namespace {
+
+// CLI11 reads an unsigned option with strtoull, which takes "-2" as 2^64-2: a step factor or a seed
+// would wrap silently. Every unsigned option of every subcommand refuses a minus sign instead.
+void refuse_negative_unsigned(CLI::App& app) {
+  const CLI::Validator not_negative(
+      [](std::string& text) {
+        const auto first = text.find_first_not_of(" \t");
+        return first != std::string::npos && text[first] == '-' ? "must not be negative, got " + text
+                                                                : std::string();
+      },
+      "", "not negative");
+  for (CLI::Option* o : app.get_options()) {
+    if (o->get_type_name().rfind("UINT", 0) == 0) o->check(not_negative);
+  }
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) refuse_negative_unsigned(*sub);
+}
+
+}  // namespace
+
+int run(const std::vector<std::string>& args, std::ostream& raw_out, std::ostream& raw_err) {
+  EscapingStream out(raw_out);
+  EscapingStream err(raw_err);
   CLI::App app{"fabtwin: network-fabric emulator and collective benchmark suite"};
   app.require_subcommand(1);
   std::ostringstream version;
   version << "fabtwin " << kVersion << " (git " << kGitRevision << ")";
   app.set_version_flag("--version", version.str());
+  std::string max_memory;
+  app.add_option("--max-memory", max_memory,
+                 "memory the fabrics, plans and packet models of this run may use (default: half of this "
+                 "machine's); larger ones are refused with their estimate")
+      ->each([](const std::string& text) { set_memory_budget(parse_bytes_option("--max-memory", text)); });
+  app.fallthrough();
   int exit_code = 0;
   add_topo_command(app, out, exit_code);
   add_plan_command(app, out, exit_code);
@@ -25,6 +56,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   add_calibrate_command(app, out, exit_code);
   add_check_command(app, out, err, exit_code);
   add_run_command(app, out, err, exit_code);
+  refuse_negative_unsigned(app);
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {

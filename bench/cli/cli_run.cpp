@@ -56,6 +56,7 @@ struct RunArgs {
   std::int32_t rank = -1;
   std::int32_t world = -1;
   std::string root;
+  std::string token;
   std::string timeout = "30s";
   std::int32_t ranks_per_host = 0;
   std::uint64_t seed = 0;
@@ -400,6 +401,10 @@ void add_run_options(CLI::App& cmd, RunArgs& a) {
                  "number of ranks (default: OMPI_COMM_WORLD_SIZE, PMI_SIZE, SLURM_NTASKS)")
       ->check(CLI::Range(1, 1 << 24));
   cmd.add_option("--root", a.root, "HOST:PORT where rank 0 listens for the others (default: FABTWIN_ROOT)");
+  cmd.add_option(
+      "--token", a.token,
+      "what proves a rank belongs to this job (default: FABTWIN_TOKEN, else the Slurm, PMIx or Open MPI "
+      "job id)");
   cmd.add_option("--timeout", a.timeout, "longest wait for a peer or a completion")->capture_default_str();
   cmd.add_option("--ranks-per-host", a.ranks_per_host,
                  "group ranks into hosts of this size for hierarchical (default: by host name)")
@@ -418,7 +423,8 @@ void run_command(const RunArgs& args, std::ostream& out, std::ostream& err, int&
     throw std::invalid_argument("--inplace/--outplace apply to collectives, not to --p2p");
   }
   const verbs::LaunchInfo launch =
-      verbs::detect_launch(args.rank, args.world, args.root, verbs::process_environment());
+      verbs::detect_launch(args.rank, args.world, args.root, verbs::process_environment(), args.token);
+  for (const std::string& w : launch.warnings) err << "fabtwin run: warning: " << w << "\n";
   verbs::TransportOptions topt;
   topt.device = args.device;
   topt.port = static_cast<std::uint8_t>(args.port);
@@ -428,7 +434,8 @@ void run_command(const RunArgs& args, std::ostream& out, std::ostream& err, int&
 
   std::unique_ptr<verbs::Bootstrap> boot;
   try {
-    boot = std::make_unique<verbs::Bootstrap>(launch, timeout);
+    boot = std::make_unique<verbs::Bootstrap>(
+        launch, timeout, [&err](const std::string& line) { err << "fabtwin run: " << line << "\n"; });
     if (args.p2p) {
       run_p2p(args, *boot, topt, sizes, counts, out, exit_code);
     } else {

@@ -1,4 +1,5 @@
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <sstream>
@@ -19,6 +20,7 @@ struct TopoArgs {
   std::string json;
   std::string export_file;
   std::string dot;
+  bool exhaustive = false;
 };
 
 }  // namespace
@@ -34,12 +36,14 @@ void add_topo_command(CLI::App& app, std::ostream& out, int& exit_code) {
   cmd->add_option("--export", args->export_file,
                   "write the whole topology in fabtwin's file format to FILE (- for standard output)");
   cmd->add_option("--dot", args->dot, "write a Graphviz view to FILE (- for standard output)");
+  cmd->add_flag("--exhaustive", args->exhaustive,
+                "compute the diameter even where its searches take minutes (fabrics of 100k+ hosts)");
   cmd->callback([args, &out, &exit_code] {
     refuse_overwriting_inputs(
         {{"-t", args->spec}},
         {{"--json", args->json}, {"--export", args->export_file}, {"--dot", args->dot}});
     const topo::Topology t = topo::topology_from_spec(args->spec);
-    const topo::Summary s = topo::summarize(t);
+    const topo::Summary s = topo::summarize(t, args->exhaustive ? HUGE_VAL : topo::kPathSearchWork);
     // Standard output carries one document: the summary text only when nothing else goes there.
     const bool stdout_taken = args->json == "-" || args->export_file == "-" || args->dot == "-";
     if (!stdout_taken) out << topo::to_text(s);

@@ -216,9 +216,6 @@ void check_progress(const Plan& plan, const Partners& partner) {
                     ": no step can start (dependency cycle)");
 }
 
-// The ordering bitsets cost steps^2 / 8 bytes per rank: 128 MiB at this limit.
-constexpr std::size_t kMaxRaceCheckedSteps = 32768;
-
 // Two steps of one rank that touch overlapping bytes, at least one writing, must be ordered by
 // dependencies: a backend may run any two unordered steps at once (an RDMA write can land in a
 // posted receive region at any moment).

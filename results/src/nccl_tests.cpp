@@ -208,15 +208,9 @@ void Importer::data_row(int n, const std::string& line, std::vector<std::string>
                 std::to_string(kColumns.size()) + " (truncated line?): \"" + trim(line) + "\"");
   }
   auto unsigned_at = [&](std::size_t i, const char* what) {
-    const std::string& s = t[i];
-    if (s.empty() || !std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); })) {
-      fail(n, std::string(what) + " \"" + s + "\" is not a whole number");
-    }
-    try {
-      return static_cast<std::uint64_t>(std::stoull(s));
-    } catch (const std::exception&) {
-      fail(n, std::string(what) + " \"" + s + "\" is out of range");
-    }
+    const auto v = whole_number(t[i]);
+    if (!v) fail(n, std::string(what) + " \"" + t[i] + "\" is not a whole number below 10^19");
+    return *v;
   };
   auto number_at = [&](std::size_t i, const char* what) {
     std::size_t used = 0;
@@ -278,8 +272,12 @@ coll::Collective Importer::decide_collective(const std::vector<ParsedRow>& rows)
   if (reduces && rooted) return coll::Collective::reduce;
   if (!reduces && rooted) return coll::Collective::broadcast;
   if (reduces && ranks > 1) {
-    if (r.count * elem == r.size) return coll::Collective::all_reduce;
-    if (r.count * elem * ranks == r.size) return coll::Collective::reduce_scatter;
+    std::uint64_t whole = 0;
+    std::uint64_t per_rank = 0;
+    if (!__builtin_mul_overflow(r.count, elem, &whole) && whole == r.size)
+      return coll::Collective::all_reduce;
+    if (!__builtin_mul_overflow(r.count, elem * ranks, &per_rank) && per_rank == r.size)
+      return coll::Collective::reduce_scatter;
   }
   fail(0,
        "the log does not name its test (no \"# Collective test starting:\" line) and the table "
@@ -313,16 +311,10 @@ Timing Importer::timing(const ParsedRow& r, const ParsedTiming& t, coll::Collect
   if (t.wrong == "N/A") {
     out.correctness = Correctness::not_checked;
   } else {
-    std::uint64_t wrong = 0;
-    try {
-      std::size_t used = 0;
-      wrong = std::stoull(t.wrong, &used);
-      if (used != t.wrong.size()) throw std::invalid_argument(t.wrong);
-    } catch (const std::exception&) {
-      fail(r.line, std::string(which) + " #wrong \"" + t.wrong + "\" is neither a count nor N/A");
-    }
-    out.correctness = wrong == 0 ? Correctness::pass : Correctness::fail;
-    out.wrong = wrong;
+    const auto wrong = whole_number(t.wrong);
+    if (!wrong) fail(r.line, std::string(which) + " #wrong \"" + t.wrong + "\" is neither a count nor N/A");
+    out.correctness = *wrong == 0 ? Correctness::pass : Correctness::fail;
+    out.wrong = *wrong;
   }
   return out;
 }
@@ -347,14 +339,15 @@ void Importer::read(std::istream& in) {
       continue;
     }
     if (t.rfind("NCCL version ", 0) == 0) {
-      nccl_version_ = tokens(t).at(2);
+      const auto words = tokens(t);
+      if (words.size() >= 3) nccl_version_ = words[2];
       continue;
     }
     if (t.find(" NCCL INFO ") != std::string::npos || t.find(" NCCL WARN ") != std::string::npos) {
       nccl_setting(t);
       continue;
     }
-    if (in_table_ && !finished_ && std::isdigit(static_cast<unsigned char>(t[0]))) {
+    if (in_table_ && !finished_ && looks_like_a_row(t)) {
       if (cut_line_ != 0) fail(cut_line_, "a row cut short in the middle of the table: " + cut_reason_);
       try {
         data_row(n, t, tokens(t));
@@ -406,7 +399,8 @@ void Importer::add_rows(ResultFile& f, coll::Collective c, std::int32_t ranks) {
     const auto elem = element_size(r.type);
     if (!elem) fail(r.line, "unknown data type \"" + r.type + "\"");
     const std::uint64_t per_rank = count_is_whole_size(c) ? 1 : static_cast<std::uint64_t>(ranks);
-    if (r.count * *elem * per_rank != r.size) {
+    std::uint64_t made = 0;
+    if (__builtin_mul_overflow(r.count, *elem * per_rank, &made) || made != r.size) {
       fail(r.line, "count " + std::to_string(r.count) + " of " + r.type + " does not make size " +
                        std::to_string(r.size) + " for " + coll::to_string(c) + " over " +
                        std::to_string(ranks) + " ranks");

@@ -1,5 +1,7 @@
 #include "nccl_tests_words.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <map>
 #include <sstream>
 
@@ -51,6 +53,21 @@ std::optional<coll::Collective> collective_of_binary(const std::string& binary) 
 bool count_is_whole_size(coll::Collective c) {
   return c == coll::Collective::all_reduce || c == coll::Collective::broadcast ||
          c == coll::Collective::reduce;
+}
+
+std::optional<std::uint64_t> whole_number(const std::string& text) {
+  // Digits only: stoull alone would take "-1" as 2^64-1.
+  if (text.empty() || text.size() > 19 ||
+      !std::all_of(text.begin(), text.end(), [](unsigned char ch) { return std::isdigit(ch); })) {
+    return std::nullopt;
+  }
+  return std::stoull(text);
+}
+
+bool looks_like_a_row(const std::string& line) {
+  const auto c = static_cast<unsigned char>(line[0]);
+  return std::isdigit(c) || c == '-' || c == '+' || line.rfind("N/A", 0) == 0 || line.rfind("nan", 0) == 0 ||
+         line.rfind("inf", 0) == 0;
 }
 
 }  // namespace fabtwin::results::nccl_words

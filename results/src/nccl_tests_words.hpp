@@ -22,5 +22,10 @@ std::optional<std::uint64_t> element_size(const std::string& type);
 std::optional<coll::Collective> collective_of_binary(const std::string& binary);
 // Ranks' buffers are the whole size for these; the others print a per-rank count.
 bool count_is_whole_size(coll::Collective c);
+// A count as nccl-tests prints it: up to 19 digits, nothing else (no sign, no exponent).
+std::optional<std::uint64_t> whole_number(const std::string& text);
+// Inside the table, a line that starts like a row is one, even when its size is "N/A" or "-1": it is
+// then refused naming the field, never skipped as if it were launcher chatter. `line` is not empty.
+bool looks_like_a_row(const std::string& line);
 
 }  // namespace fabtwin::results::nccl_words

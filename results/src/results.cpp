@@ -53,6 +53,11 @@ nlohmann::json timing_json(const Timing& t) {
 void check_bandwidths(const Field& row, const Timing& t, std::uint64_t size, coll::Collective c,
                       std::int32_t ranks) {
   const double algbw = static_cast<double>(size) / t.time.count() / 1e9;
+  // A time so small that size / time overflows (5e-324 s) would make every comparison below pass.
+  if (!std::isfinite(algbw) || algbw > 1e9) {
+    row.at("time_s").fail("time " + row.at("time_s").json().dump() + " s is too small for " +
+                          std::to_string(size) + " bytes: size / time is not a bandwidth any fabric has");
+  }
   if (!close(t.algbw_gbps, algbw)) {
     row.at("algbw_gbps")
         .fail("algbw " + std::to_string(t.algbw_gbps) +

@@ -1,13 +1,16 @@
 // The out-of-band exchange on loopback: ranks as threads, each with its own Bootstrap.
 #include "fabtwin/verbs/bootstrap.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <future>
+#include <mutex>
 #include <thread>
 
 namespace fabtwin::verbs {
@@ -26,8 +29,45 @@ std::string free_root() {
   return "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
 }
 
-LaunchInfo launch(std::int32_t rank, std::int32_t world, const std::string& root) {
-  return {rank, world, root, "test"};
+LaunchInfo launch(std::int32_t rank, std::int32_t world, const std::string& root,
+                  const std::string& token = "") {
+  LaunchInfo l{rank, world, root, "test", token, {}};
+  return l;
+}
+
+// A raw TCP client that sends `bytes` to the root and keeps the connection open until destroyed.
+struct Stranger {
+  int fd = -1;
+  Stranger(const std::string& root, const std::string& bytes) {
+    const auto [host, port] = parse_host_port("root", root);
+    for (int attempt = 0; attempt < 200 && fd < 0; ++attempt) {
+      fd = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(port);
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        close(fd);
+        fd = -1;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    if (fd >= 0) {
+      EXPECT_EQ(send(fd, bytes.data(), bytes.size(), 0), static_cast<ssize_t>(bytes.size()));
+    }
+  }
+  ~Stranger() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+// The 13-byte hello of a rank without a token: type 1, length 8, rank, world (big-endian).
+std::string bare_hello(std::uint32_t rank, std::uint32_t world) {
+  std::string h = {1, 0, 0, 0, 8};
+  for (std::uint32_t v : {rank, world}) {
+    for (int shift = 24; shift >= 0; shift -= 8) h += static_cast<char>((v >> shift) & 0xff);
+  }
+  return h;
 }
 
 TEST(Bootstrap, AllgatherGivesEveryRankEveryBlobInRankOrder) {
@@ -133,6 +173,99 @@ TEST(Bootstrap, TimeoutsNameWhatWasAwaited) {
         << e.what();
   }
   root_rank.get();
+}
+
+// A stranger (or a rank of another job) that reaches the port is refused and logged; the job's own
+// ranks still join and the run goes on.
+TEST(Bootstrap, StrangersAreRefusedAndLoggedNotFatal) {
+  const std::string root = free_root();
+  std::vector<std::string> log;
+  std::mutex log_mutex;
+  auto root_rank = std::async(std::launch::async, [&] {
+    Bootstrap b(launch(0, 2, root, "job-a"), Seconds(10), [&](const std::string& line) {
+      const std::lock_guard<std::mutex> lock(log_mutex);
+      log.push_back(line);
+    });
+    return b.allgather("zero", "the exchange");
+  });
+  {
+    Stranger bare(root, bare_hello(1, 2));                          // no token: another job's old build
+    Stranger garbage(root, std::string("GET / HTTP/1.0\r\n\r\n"));  // not ours at all
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    Bootstrap other(launch(1, 2, root, "job-b"), Seconds(10));  // another job's rank 1
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  Bootstrap mine(launch(1, 2, root, "job-a"), Seconds(10));
+  EXPECT_EQ(mine.allgather("one", "the exchange"), (std::vector<std::string>{"zero", "one"}));
+  EXPECT_EQ(root_rank.get(), (std::vector<std::string>{"zero", "one"}));
+  const std::lock_guard<std::mutex> lock(log_mutex);
+  ASSERT_EQ(log.size(), 3u);
+  std::string all;
+  for (const auto& l : log) all += l + "\n";
+  EXPECT_NE(all.find("refused a connection to " + root + ": its job token differs"), std::string::npos)
+      << all;
+  EXPECT_NE(all.find("not a fabtwin hello"), std::string::npos) << all;
+}
+
+// Without a token, a hello claiming a rank the job does not have is a stranger's, not a reason to stop.
+TEST(Bootstrap, WithoutATokenAWrongClaimIsRefusedNotFatal) {
+  const std::string root = free_root();
+  auto root_rank = std::async(std::launch::async, [&] {
+    Bootstrap b(launch(0, 2, root), Seconds(10));
+    return b.allgather("zero", "the exchange");
+  });
+  {
+    Stranger liar(root, bare_hello(7, 9));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  Bootstrap mine(launch(1, 2, root), Seconds(10));
+  EXPECT_EQ(mine.allgather("one", "the exchange").at(0), "zero");
+  root_rank.get();
+}
+
+// --root 127.0.0.1:P must not listen on the host's other addresses.
+TEST(Bootstrap, TheRootListensOnTheAddressItWasGiven) {
+  std::string other;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) == 0) {
+    for (ifaddrs* i = list; i != nullptr && other.empty(); i = i->ifa_next) {
+      if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) continue;
+      const auto* in = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+      if (ntohl(in->sin_addr.s_addr) >> 24 == 127) continue;
+      char text[INET_ADDRSTRLEN];
+      inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+      other = text;
+    }
+    freeifaddrs(list);
+  }
+  const std::string root = free_root();
+  auto root_rank = std::async(std::launch::async, [&] {
+    try {
+      Bootstrap b(launch(0, 2, root), Seconds(1));
+    } catch (const RunError&) {
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  if (!other.empty()) {
+    const auto [host, port] = parse_host_port("root", root);
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    inet_pton(AF_INET, other.c_str(), &a.sin_addr);
+    EXPECT_NE(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0)
+        << "reached the root through " << other;
+    close(fd);
+  }
+  root_rank.get();
+  // An address of another host cannot be listened on, and the message says what to give instead.
+  try {
+    Bootstrap b(launch(0, 2, "192.0.2.1:" + root.substr(root.rfind(':') + 1)), Seconds(1));
+    FAIL() << "listened on an address this host does not have";
+  } catch (const RunError& e) {
+    EXPECT_NE(std::string(e.what()).find("not an address of this host"), std::string::npos) << e.what();
+  }
+  if (other.empty()) GTEST_SKIP() << "no non-loopback IPv4 address to try the first half on";
 }
 
 }  // namespace

@@ -47,6 +47,36 @@ TEST(Launch, ReadsOpenMpiThenPmiThenSlurm) {
   EXPECT_EQ(slurm.source, "Slurm");
 }
 
+// mpirun inside an sbatch allocation leaves both sets of variables: the first launcher wins, loudly.
+TEST(Launch, DisagreeingLaunchersAreNamedInAWarning) {
+  const auto info = detect_launch(-1, -1, "h:1",
+                                  env_of({{"OMPI_COMM_WORLD_RANK", "3"},
+                                          {"OMPI_COMM_WORLD_SIZE", "4"},
+                                          {"PMI_RANK", "3"},
+                                          {"PMI_SIZE", "4"},
+                                          {"SLURM_PROCID", "0"},
+                                          {"SLURM_NTASKS", "2"}}));
+  EXPECT_EQ(info.rank, 3);
+  ASSERT_EQ(info.warnings.size(), 1u);
+  EXPECT_NE(info.warnings[0].find(
+                "Slurm says rank 0 of 2 (SLURM_PROCID, SLURM_NTASKS) but Open MPI says rank 3 of 4: "
+                "using Open MPI's"),
+            std::string::npos)
+      << info.warnings[0];
+  EXPECT_TRUE(detect_launch(-1, -1, "h:1", env_of({{"PMI_RANK", "1"}, {"PMI_SIZE", "2"}})).warnings.empty());
+}
+
+TEST(Launch, TheJobTokenComesFromTheOptionTheVariableOrTheJobId) {
+  const auto slurm = env_of(
+      {{"SLURM_PROCID", "1"}, {"SLURM_NTASKS", "2"}, {"SLURM_JOB_ID", "4242"}, {"SLURM_STEP_ID", "0"}});
+  EXPECT_EQ(detect_launch(-1, -1, "h:1", slurm).token, "slurm:4242.0");
+  EXPECT_EQ(detect_launch(-1, -1, "h:1", slurm, "mine").token, "mine");
+  EXPECT_EQ(detect_launch(-1, -1, "h:1", env_of({{"PMIX_NAMESPACE", "prterun-x-1@1"}})).token,
+            "pmix:prterun-x-1@1");
+  EXPECT_EQ(detect_launch(-1, -1, "h:1", env_of({{"FABTWIN_TOKEN", "t"}, {"SLURM_JOB_ID", "1"}})).token, "t");
+  EXPECT_EQ(detect_launch(-1, -1, "", env_of({})).token, "");
+}
+
 TEST(Launch, NoLauncherIsAJobOfOne) {
   const auto info = detect_launch(-1, -1, "", env_of({}));
   EXPECT_EQ(info.rank, 0);

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "fabtwin/budget.hpp"
 #include "fabtwin/topo/io.hpp"
 
 namespace fabtwin::topo {
@@ -30,14 +31,15 @@ void check_common(const CommonParams& c) {
     bad("gpus_per_host (spec key gpus) must be at least 1, got " + std::to_string(c.gpus_per_host));
   if (c.planes < 1) bad("planes must be at least 1, got " + std::to_string(c.planes));
   if (c.nics_per_host < 0 || c.nics() > c.gpus_per_host || c.gpus_per_host % c.nics() != 0) {
-    bad("nics_per_host (spec key nics) = " + std::to_string(c.nics()) + " must divide gpus_per_host (spec key " +
-        "gpus) = " + std::to_string(c.gpus_per_host) +
+    bad("nics_per_host (spec key nics) = " + std::to_string(c.nics()) +
+        " must divide gpus_per_host (spec key " + "gpus) = " + std::to_string(c.gpus_per_host) +
         ": GPUs share NICs evenly (more NICs than GPUs is not modelled yet; give one NIC per GPU at the "
         "GPU's combined rate)");
   }
   if (c.nics() % c.planes != 0) {
-    bad("planes = " + std::to_string(c.planes) + " must divide the NICs per host (spec key nics, else gpus) = " +
-        std::to_string(c.nics()) + " so that every host puts the same number of NICs in each plane");
+    bad("planes = " + std::to_string(c.planes) +
+        " must divide the NICs per host (spec key nics, else gpus) = " + std::to_string(c.nics()) +
+        " so that every host puts the same number of NICs in each plane");
   }
   if (!(c.speed.count() > 0) || !(c.nvlink_speed.count() > 0) || !(c.pcie_speed.count() > 0)) {
     bad("link speeds (speed, nvlink, pcie) must be positive");
@@ -48,11 +50,17 @@ void check_common(const CommonParams& c) {
   if (c.mtu.count() == 0) bad("mtu must be positive");
 }
 
+// A GPU, its NIC, their links and a share of the switches and their links: about 1 KiB per NIC
+// (fat-tree:k=128, 524,288 NICs, builds and summarizes in 380 MB).
+constexpr double kBytesPerEndpoint = 1024;
+
 void check_size(std::int64_t endpoints) {
   if (endpoints > kMaxEndpoints) {
     bad("the fabric would have " + std::to_string(endpoints) + " NICs; at most " +
         std::to_string(kMaxEndpoints) + " are supported");
   }
+  check_memory("a fabric of " + std::to_string(endpoints) + " NICs",
+               static_cast<double>(endpoints) * kBytesPerEndpoint, "give fewer hosts (or a smaller k)");
 }
 
 class Builder {

@@ -1,6 +1,7 @@
 // The SPEC strings that name the built-in generators on the command line.
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
 #include <set>
 #include <stdexcept>
 #include <string_view>
@@ -146,7 +147,10 @@ bool ends_with(const std::string& s, std::string_view suffix) {
 }  // namespace
 
 Topology topology_from_spec(const std::string& spec) {
-  if (ends_with(spec, ".json")) {
+  std::error_code ec;
+  // A spec without a colon that names something on disk is meant as a file, whatever its name.
+  if (ends_with(spec, ".json") ||
+      (spec.find(':') == std::string::npos && std::filesystem::exists(spec, ec))) {
     Topology t = read_topology_file(spec);
     t.name = spec;
     return t;

@@ -13,7 +13,7 @@ constexpr const char* kBytesForms =
     "a non-negative byte count with an optional unit: B, K/KiB, M/MiB, G/GiB, T/TiB (powers of 1024) or "
     "KB, MB, GB, TB (powers of 1000), e.g. \"4096\", \"4K\", \"64MiB\", \"1GB\"";
 constexpr const char* kRateForms =
-    "a non-negative rate with an optional unit: bps, Kbps, Mbps, Gbps, Tbps (or b/s, or just K/M/G/T) for "
+    "a positive rate with an optional unit: bps, Kbps, Mbps, Gbps, Tbps (or b/s, or just K/M/G/T) for "
     "bits "
     "per second, KB/s, MB/s, GB/s, TB/s (or KBps ...) for bytes per second, all powers of 1000; a plain "
     "number "

@@ -1,7 +1,9 @@
 #include "fabtwin/experiment/experiment.hpp"
 
+#include <cmath>
 #include <stdexcept>
 
+#include "fabtwin/backend/errors.hpp"
 #include "fabtwin/experiment/report.hpp"
 #include "fabtwin/experiment/strategy.hpp"
 #include "fabtwin/results/rows.hpp"
@@ -59,6 +61,27 @@ SizeRun run_size(const Scenario& s, const Candidate& c, const packet::PacketConf
   return sr;
 }
 
+// Every row leaves with a positive size, a finite positive time and a size above the last row's: the
+// results readers refuse anything else, so a row that is not would be a number no one can use.
+void check_row(const results::Row& row, std::uint64_t asked, const results::Row* previous) {
+  if (row.size_bytes == 0) {
+    throw std::invalid_argument("size " + std::to_string(asked) + " B holds no whole " + row.dtype +
+                                " element per rank here (it rounds down to 0 B): raise -b/--minbytes");
+  }
+  if (previous && row.size_bytes <= previous->size_bytes) {
+    throw std::invalid_argument("size " + std::to_string(asked) + " B rounds down to " +
+                                std::to_string(row.size_bytes) + " B (whole " + row.dtype +
+                                " elements per rank), as the size before it does: raise -b or -f");
+  }
+  const double t = row.timing.time.count();
+  if (!(std::isfinite(t) && t > 0 && std::isfinite(row.timing.busbw_gbps))) {
+    throw backend::SimulationFailed(
+        "size " + std::to_string(row.size_bytes) + " B: the model's time is " + std::to_string(t) +
+        " s, not a finite positive time; a rate or latency of the scenario is out "
+        "of range");
+  }
+}
+
 }  // namespace
 
 bool needs_round_model(const Scenario& s, std::uint64_t size) {
@@ -93,6 +116,7 @@ Outcome run(const Scenario& s, const Hooks& hooks) {
     if (size == 0) throw std::invalid_argument("size 0: a zero-byte collective has no bandwidth");
     const Candidate c{s.collective, group, size, s.options, router, costs};
     SizeRun sr = run_size(s, c, config);
+    check_row(sr.row, size, out.results.rows.empty() ? nullptr : &out.results.rows.back());
     if (out.results.rows.empty()) out.results.run.options["model"] = sr.model;
     if (hooks.on_size) hooks.on_size(sr);
     out.results.rows.push_back(sr.row);

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "fabtwin/backend/rendezvous.hpp"
+#include "fabtwin/budget.hpp"
 #include "fabtwin/packet/packet.hpp"
 #include "node.hpp"
 #include "queue_pair.hpp"
@@ -353,7 +354,15 @@ FabricReport PacketBackend::report() const {
   return impl_->report();
 }
 
+// Measured: ns-3's devices, queues and channels cost about 25 KB per link of the fabric (fat-tree:k=32,
+// 32,768 links, builds in 820 MB), whichever ranks the collective uses.
+constexpr double kBytesPerLink = 25e3;
+
 PacketResult simulate(const coll::Plan& plan, const topo::Topology& topology, const PacketConfig& config) {
+  check_memory(
+      "the packet model of " + topology.name + " (" + std::to_string(topology.links.size()) + " links)",
+      kBytesPerLink * static_cast<double>(topology.links.size()),
+      "simulate a smaller fabric (the hosts the ranks use), or use --backend analytic");
   PacketBackend backend(plan, topology, config);
   PacketResult r;
   r.run = coll::run_plan(plan, backend);

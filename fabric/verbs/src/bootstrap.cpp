@@ -26,6 +26,8 @@ enum FrameType : std::uint8_t { kHello = 1, kData = 2, kAbort = 3 };
 constexpr std::size_t kHeaderBytes = 5;  // type, then payload length as big-endian u32
 // Blobs are QP tables and result rows: anything near this is a corrupt or foreign stream.
 constexpr std::uint32_t kMaxFrameBytes = 64u << 20;
+// A job token is an id, not a document: a hello announcing more is not one of ours.
+constexpr std::size_t kMaxTokenBytes = 256;
 
 using Clock = std::chrono::steady_clock;
 
@@ -67,8 +69,17 @@ struct Bootstrap::Peer {
   bool closed = false;
 };
 
-Bootstrap::Bootstrap(const LaunchInfo& launch, Seconds timeout)
-    : rank_(launch.rank), world_(launch.world), root_(launch.root), timeout_(timeout) {
+Bootstrap::Bootstrap(const LaunchInfo& launch, Seconds timeout, Log log)
+    : rank_(launch.rank),
+      world_(launch.world),
+      root_(launch.root),
+      token_(launch.token),
+      timeout_(timeout),
+      log_(std::move(log)) {
+  if (token_.size() > kMaxTokenBytes) {
+    throw std::invalid_argument("--token: at most " + std::to_string(kMaxTokenBytes) + " bytes, got " +
+                                std::to_string(token_.size()));
+  }
   if (world_ == 1) return;
   if (rank_ == 0) {
     peers_.resize(world_);
@@ -86,40 +97,97 @@ Bootstrap::~Bootstrap() {
   if (listen_fd_ >= 0) close(listen_fd_);
 }
 
-void Bootstrap::accept_all(Seconds wait) {
+void Bootstrap::listen_on_root() {
   const auto [host, port] = parse_host_port("--root", root_);
-  listen_fd_ = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  bool v6 = listen_fd_ >= 0;
-  if (!v6) listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0)
-    throw RunError("rank 0: socket() for the bootstrap listener failed: " + errno_text(errno));
-  const int one = 1;
-  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  int rc = 0;
-  // Every local address on the port: the name in --root is how the others reach this host, and may
-  // resolve to an address the root does not see as its own (NAT, containers).
-  if (v6) {
-    const int zero = 0;
-    setsockopt(listen_fd_, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-    sockaddr_in6 a{};
-    a.sin6_family = AF_INET6;
-    a.sin6_port = htons(port);
-    a.sin6_addr = in6addr_any;
-    rc = bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  } else {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_ANY);
-    rc = bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* res = nullptr;
+  // The address given, not every interface: a root named 127.0.0.1 must not be reachable from the
+  // network. 0.0.0.0 and [::] (or *) ask for every interface, for hosts behind NAT or in containers.
+  const bool any = host == "*" || host.empty();
+  const int gai = getaddrinfo(any ? nullptr : host.c_str(), std::to_string(port).c_str(), &hints, &res);
+  if (gai != 0) {
+    throw std::invalid_argument("--root " + root_ + ": cannot resolve \"" + host +
+                                "\": " + gai_strerror(gai));
   }
-  if (rc != 0) {
-    throw RunError("rank 0: cannot listen on port " + std::to_string(port) + " (from --root " + root_ +
-                   "): bind failed: " + errno_text(errno) + "; pick a free port");
+  std::string last_error = "no address";
+  for (addrinfo* a = res; a != nullptr && listen_fd_ < 0; a = a->ai_next) {
+    const int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, world_) == 0) {
+      listen_fd_ = fd;
+    } else {
+      last_error = errno == EADDRNOTAVAIL ? "it is not an address of this host (give this host's address, or "
+                                            "0.0.0.0:PORT to listen on every interface)"
+                                          : errno_text(errno) + "; pick a free port";
+      close(fd);
+    }
   }
-  if (listen(listen_fd_, world_) != 0) throw RunError("rank 0: listen failed: " + errno_text(errno));
+  freeaddrinfo(res);
+  if (listen_fd_ < 0) {
+    throw RunError("rank 0: cannot listen on " + root_ + " (from --root): " + last_error);
+  }
   set_nonblocking(listen_fd_);
+}
 
+void Bootstrap::refuse(Peer& p, const std::string& why) {
+  const std::string line = "rank 0: refused a connection to " + root_ + ": " + why;
+  refused_.push_back(why);
+  if (log_) log_(line);
+  close(p.fd);
+  p.fd = -1;
+}
+
+bool Bootstrap::admit(Peer& p, bool gone) {
+  const bool have_header = p.inbuf.size() >= kHeaderBytes;
+  const std::uint32_t len = have_header ? read_u32(p.inbuf, 1) : 0;
+  if (have_header &&
+      (static_cast<std::uint8_t>(p.inbuf[0]) != kHello || len < 8 || len > 8 + kMaxTokenBytes)) {
+    refuse(p, "not a fabtwin hello (a port scanner, or another program on this port?)");
+    return false;
+  }
+  if (!have_header || p.inbuf.size() < kHeaderBytes + len) {
+    if (gone) refuse(p, "it closed before its hello was complete");
+    return false;
+  }
+  const auto r = static_cast<std::int32_t>(read_u32(p.inbuf, kHeaderBytes));
+  const auto w = static_cast<std::int32_t>(read_u32(p.inbuf, kHeaderBytes + 4));
+  const std::string token = p.inbuf.substr(kHeaderBytes + 8, len - 8);
+  p.inbuf.erase(0, kHeaderBytes + len);
+  if (token != token_) {
+    refuse(p, "its job token differs from this job's (a rank of another job, or a stale one?)");
+    return false;
+  }
+  const bool fits = w == world_ && r > 0 && r < world_ && peers_[r].fd < 0;
+  if (!fits && token_.empty()) {
+    // Without a token nothing proves the peer is ours: a stranger must not stop the job.
+    refuse(p, "it claimed rank " + std::to_string(r) + " of " + std::to_string(w) + " in a job of " +
+                  std::to_string(world_) + " ranks");
+    return false;
+  }
+  if (!fits) {
+    const std::string why =
+        "rank 0: a rank of this job joined as rank " + std::to_string(r) + " of " + std::to_string(w) +
+        " but this job has " + std::to_string(world_) + " ranks" +
+        (r > 0 && r < world_ && peers_[r].fd >= 0 ? " and rank " + std::to_string(r) + " already joined"
+                                                  : "");
+    send_frame(p, kAbort, why);
+    close(p.fd);
+    p.fd = -1;
+    fail(why + ": check every rank's --rank/--world (or the launcher's variables)");
+  }
+  p.rank = r;
+  peers_[r] = std::move(p);
+  p.fd = -1;
+  return true;
+}
+
+void Bootstrap::accept_all(Seconds wait) {
+  listen_on_root();
   const auto deadline = deadline_in(wait);
   std::vector<Peer> pending;
   std::int32_t joined = 1;
@@ -134,7 +202,10 @@ void Bootstrap::accept_all(Seconds wait) {
       }
       fail("rank 0: timed out after " + format_duration(wait) + " waiting for rank(s) " + missing +
            " to connect to " + root_ + " (are they running with --world " + std::to_string(world_) +
-           " and this --root?)");
+           " and this --root?)" +
+           (refused_.empty() ? ""
+                             : "; refused " + std::to_string(refused_.size()) +
+                                   " connection(s), the last as " + refused_.back()));
     }
     if (poll(fds.data(), fds.size(), left) < 0 && errno != EINTR) {
       throw RunError("rank 0: poll on the bootstrap listener failed: " + errno_text(errno));
@@ -148,41 +219,14 @@ void Bootstrap::accept_all(Seconds wait) {
         pending.push_back(std::move(p));
       }
     }
-    for (std::size_t i = 0; i < pending.size();) {
-      Peer& p = pending[i];
-      char buf[256];
+    for (Peer& p : pending) {
+      char buf[512];
       const ssize_t got = recv(p.fd, buf, sizeof buf, 0);
       if (got > 0) p.inbuf.append(buf, static_cast<std::size_t>(got));
       const bool gone = got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
-      if (!gone && p.inbuf.size() < kHeaderBytes + 8) {
-        ++i;
-        continue;
-      }
-      if (gone || static_cast<std::uint8_t>(p.inbuf[0]) != kHello || read_u32(p.inbuf, 1) != 8) {
-        // Not one of ours (a port scanner, a stale rank of an earlier job): drop it, keep waiting.
-        close(p.fd);
-        pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
-        continue;
-      }
-      const auto r = static_cast<std::int32_t>(read_u32(p.inbuf, kHeaderBytes));
-      const auto w = static_cast<std::int32_t>(read_u32(p.inbuf, kHeaderBytes + 4));
-      p.inbuf.erase(0, kHeaderBytes + 8);
-      p.rank = r;
-      Peer joined_peer = std::move(p);
-      pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
-      if (w != world_ || r <= 0 || r >= world_ || peers_[r].fd >= 0) {
-        const std::string why =
-            "rank 0: a process joined as rank " + std::to_string(r) + " of " + std::to_string(w) +
-            " but this job has " + std::to_string(world_) + " ranks" +
-            (r > 0 && r < world_ && peers_[r].fd >= 0 ? " and rank " + std::to_string(r) + " already joined"
-                                                      : "");
-        send_frame(joined_peer, kAbort, why);
-        close(joined_peer.fd);
-        fail(why + ": check every rank's --rank/--world (or the launcher's variables)");
-      }
-      peers_[r] = std::move(joined_peer);
-      ++joined;
+      if (admit(p, gone)) ++joined;
     }
+    std::erase_if(pending, [](const Peer& p) { return p.fd < 0; });
   }
   for (Peer& p : pending) close(p.fd);
 }
@@ -226,8 +270,9 @@ void Bootstrap::connect_root(Seconds wait) {
   set_nonblocking(fd);
   peers_[0].fd = fd;
   peers_[0].rank = 0;
-  send_frame(peers_[0], kHello,
-             u32_bytes(static_cast<std::uint32_t>(rank_)) + u32_bytes(static_cast<std::uint32_t>(world_)));
+  send_frame(
+      peers_[0], kHello,
+      u32_bytes(static_cast<std::uint32_t>(rank_)) + u32_bytes(static_cast<std::uint32_t>(world_)) + token_);
 }
 
 void Bootstrap::send_frame(Peer& p, std::uint8_t type, const std::string& payload) {

@@ -31,8 +31,26 @@ EnvLookup process_environment() {
   };
 }
 
-LaunchInfo detect_launch(std::int32_t rank, std::int32_t world, const std::string& root,
-                         const EnvLookup& env) {
+namespace {
+
+// A job id every rank of one job shares and no other job has: Slurm's job and step, PMIx's namespace
+// (Open MPI 5, and mpirun/srun with PMIx), Open MPI 4's job id. Empty when no launcher says.
+std::string job_token(const EnvLookup& env) {
+  if (const auto job = env("SLURM_JOB_ID")) {
+    const auto step = env("SLURM_STEP_ID");
+    return "slurm:" + *job + "." + step.value_or("");
+  }
+  if (const auto ns = env("PMIX_NAMESPACE")) return "pmix:" + *ns;
+  for (const char* var : {"OMPI_MCA_ess_base_jobid", "OMPI_MCA_orte_ess_jobid"}) {
+    if (const auto id = env(var)) return std::string("ompi:") + *id;
+  }
+  return {};
+}
+
+}  // namespace
+
+LaunchInfo detect_launch(std::int32_t rank, std::int32_t world, const std::string& root, const EnvLookup& env,
+                         const std::string& token) {
   LaunchInfo info;
   struct Launcher {
     const char* name;
@@ -58,11 +76,21 @@ LaunchInfo detect_launch(std::int32_t rank, std::int32_t world, const std::strin
                                     " environment is incomplete: " + (r ? l.size_var : l.rank_var) +
                                     " is unset while " + (r ? l.rank_var : l.size_var) + " is set");
       }
-      info.rank = parse_int(l.rank_var, *r);
-      info.world = parse_int(l.size_var, *s);
-      info.source = l.name;
-      found = true;
-      break;
+      const std::int32_t lr = parse_int(l.rank_var, *r);
+      const std::int32_t ls = parse_int(l.size_var, *s);
+      if (!found) {
+        info.rank = lr;
+        info.world = ls;
+        info.source = l.name;
+        found = true;
+      } else if (lr != info.rank || ls != info.world) {
+        // Nested launchers (mpirun inside an sbatch allocation) leave both sets; say which one won.
+        info.warnings.push_back(std::string(l.name) + " says rank " + std::to_string(lr) + " of " +
+                                std::to_string(ls) + " (" + l.rank_var + ", " + l.size_var + ") but " +
+                                info.source + " says rank " + std::to_string(info.rank) + " of " +
+                                std::to_string(info.world) + ": using " + info.source +
+                                "'s (pass --rank and --world to choose)");
+      }
     }
     if (!found) {
       // A lone process is a job of one: useful for a smoke test on one node.
@@ -87,6 +115,13 @@ LaunchInfo detect_launch(std::int32_t rank, std::int32_t world, const std::strin
         "--root HOST:PORT (or FABTWIN_ROOT) is required with more than one rank: rank 0 listens there and "
         "the "
         "others connect to it");
+  }
+  if (!token.empty()) {
+    info.token = token;
+  } else if (const auto v = env("FABTWIN_TOKEN")) {
+    info.token = *v;
+  } else {
+    info.token = job_token(env);
   }
   if (!info.root.empty()) parse_host_port(root.empty() ? "FABTWIN_ROOT" : "--root", info.root);
   return info;

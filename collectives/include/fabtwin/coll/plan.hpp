@@ -137,6 +137,9 @@ class InvalidPlan : public std::invalid_argument {
 // steps, regions outside their buffer or misaligned to the element size, a send or recv without its
 // partner or with a different size, cross-rank cycles (a plan that would deadlock), two steps that
 // may touch one region at once with at least one writing, or output bytes that no step writes.
+// The race check orders every pair of a rank's steps (steps^2 / 8 bytes, 128 MiB here): plans with more
+// steps on one rank are refused by validate, and builders refuse them from their estimate up front.
+inline constexpr std::size_t kMaxRaceCheckedSteps = 32768;
 void validate(const Plan& plan);
 
 // Every send paired with its receive, for backends that move data between ranks.

@@ -34,9 +34,15 @@ struct Summary {
   std::uint64_t farthest_pair_paths = 0;  // equal-cost shortest paths between a farthest NIC pair
   // NIC pairs with no network path (separate planes, rail-only rails); left out of the diameter.
   std::uint64_t unreachable_nic_pairs = 0;
+  // Set when the three fields above were not computed: the searches they need would take about this long.
+  std::optional<Seconds> paths_skipped;
 };
 
-Summary summarize(const Topology& t);
+// The path metrics need one breadth-first search per group of NICs with the same switches: quadratic
+// in the fabric. Past `max_path_work` node visits (by default some 10 s) they are left out, and the
+// summary says so.
+inline constexpr double kPathSearchWork = 4e9;
+Summary summarize(const Topology& t, double max_path_work = kPathSearchWork);
 nlohmann::json to_json(const Summary& s);
 std::string to_text(const Summary& s);
 

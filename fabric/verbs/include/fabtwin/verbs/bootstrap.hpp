@@ -27,6 +27,10 @@ struct LaunchInfo {
   std::int32_t world = 1;
   std::string root;    // HOST:PORT of rank 0's listener
   std::string source;  // "command line", "Open MPI", "PMI", "Slurm"
+  // What every rank of this job shows in its hello: --token, FABTWIN_TOKEN, or the launcher's job id.
+  // Empty when none is known; then only the rank and world size tell the job's ranks from strangers.
+  std::string token;
+  std::vector<std::string> warnings;  // launcher variables that disagree, and which were used
 };
 
 // Reads a variable; empty optional when unset. Tests pass a map instead of the real environment.
@@ -37,17 +41,23 @@ EnvLookup process_environment();
 // tried in the order Open MPI (OMPI_COMM_WORLD_RANK/SIZE), PMI (PMI_RANK/PMI_SIZE), Slurm
 // (SLURM_PROCID/SLURM_NTASKS). The root comes from `root` or FABTWIN_ROOT. Throws
 // std::invalid_argument naming the option or variable at fault.
-LaunchInfo detect_launch(std::int32_t rank, std::int32_t world, const std::string& root,
-                         const EnvLookup& env);
+// The token comes from `token`, else FABTWIN_TOKEN, else the job (and step) id of Slurm, PMIx or
+// Open MPI. When several launchers' variables are set and disagree, the first is used and a warning
+// names them all.
+LaunchInfo detect_launch(std::int32_t rank, std::int32_t world, const std::string& root, const EnvLookup& env,
+                         const std::string& token = "");
 
 // "host:port" or "[v6addr]:port"; throws std::invalid_argument naming `option`.
 std::pair<std::string, std::uint16_t> parse_host_port(const std::string& option, const std::string& text);
 
 class Bootstrap {
  public:
-  // Rank 0 listens on the root's port (every local address) and accepts world-1 ranks; the others
-  // connect, retrying until `timeout` (the root may start later than they do).
-  Bootstrap(const LaunchInfo& launch, Seconds timeout);
+  // Said about each connection the root refuses (a stranger, another job's rank, a malformed hello).
+  using Log = std::function<void(const std::string&)>;
+  // Rank 0 listens on the root's address and port (0.0.0.0 or [::]: every local address) and accepts
+  // world-1 ranks whose hello carries the job's token; the others connect, retrying until `timeout`
+  // (the root may start later than they do).
+  Bootstrap(const LaunchInfo& launch, Seconds timeout, Log log = nullptr);
   ~Bootstrap();
   Bootstrap(const Bootstrap&) = delete;
   Bootstrap& operator=(const Bootstrap&) = delete;
@@ -71,6 +81,11 @@ class Bootstrap {
  private:
   struct Peer;
   void accept_all(Seconds deadline_after);
+  void listen_on_root();
+  // A pending connection's hello, once whole: true when it joined; false when still incomplete;
+  // refuses (closes, logs) a stranger and throws on a rank of this job with the wrong rank or world.
+  bool admit(Peer& p, bool gone);
+  void refuse(Peer& p, const std::string& why);
   void connect_root(Seconds deadline_after);
   // Reads frames from every readable socket within `wait_ms`; throws RunError on failure news.
   void pump(int wait_ms);
@@ -81,7 +96,10 @@ class Bootstrap {
   std::int32_t rank_;
   std::int32_t world_;
   std::string root_;
+  std::string token_;
   Seconds timeout_;
+  Log log_;
+  std::vector<std::string> refused_;
   int listen_fd_ = -1;
   std::vector<Peer> peers_;  // root: one per rank (own slot unused); others: one, the root
 };
