@@ -3,7 +3,7 @@ JOBS ?= 2
 CTEST_JOBS ?= 2
 FABTWIN := build/release/bench/fabtwin
 
-.PHONY: deps release asan demo test test-release test-asan baselines fidelity format clean
+.PHONY: deps release asan demo test test-release test-asan test-fuzz baselines fidelity format clean
 
 deps:
 	bash scripts/install-deps.sh
@@ -36,7 +36,12 @@ test-release: release
 test-asan: asan
 	ctest --preset asan -j $(CTEST_JOBS)
 
-test: test-release test-asan
+# Every reader of outside input under libFuzzer, FUZZ_SECONDS each (scripts/fuzz.sh).
+FUZZ_SECONDS ?= 20
+test-fuzz: deps
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+test: test-release test-asan test-fuzz
 
 # Published nccl-tests tables (FIDELITY_DIR) against the model: median and worst |busbw error|.
 FIDELITY_DIR ?= ../shared/fidelity

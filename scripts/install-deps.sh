@@ -10,6 +10,8 @@ packages=(
   libibverbs-dev rdma-core ibverbs-providers
   libcli11-dev libbenchmark-dev libgtest-dev nlohmann-json3-dev
   gnuplot-nox
+  # The fuzz targets (scripts/fuzz.sh): clang with its libFuzzer and sanitizer runtimes.
+  clang libclang-rt-14-dev
   # The verbs harness (ctest label `verbs`): a qemu guest running Debian's kernel, whose rdma_rxe
   # module gives Soft-RoCE devices, with perftest beside fabtwin for comparison.
   qemu-system-x86 linux-image-amd64 busybox-static ibverbs-utils perftest cpio kmod iproute2

@@ -162,8 +162,7 @@ TEST(RingRounds, AgreesWithThePlanModelWhereBothRun) {
     const auto t = topo::topology_from_spec(spec);
     const topo::Router router(t);
     for (std::uint64_t size : {std::uint64_t{1} << 16, std::uint64_t{1} << 28}) {
-      const double rounds =
-          ring_rounds(router, t.rank_count(), size).time.count();
+      const double rounds = ring_rounds(router, t.rank_count(), size).time.count();
       const double plan = plan_ring_seconds(t, size);
       EXPECT_NEAR(rounds / plan, 1.0, 0.10) << spec << " size " << size << ": " << rounds << " vs " << plan;
     }

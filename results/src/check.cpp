@@ -294,7 +294,10 @@ std::optional<std::string> append_history(const std::string& path, const nlohman
 }
 
 History load_history(const std::string& path) {
-  const std::string text = read_input_file(path, "history file");
+  return parse_history(read_input_file(path, "history file"), path);
+}
+
+History parse_history(const std::string& text, const std::string& path) {
   History h;
   std::map<std::string, std::size_t> index;
   std::size_t n = 0;

@@ -17,17 +17,14 @@
 #include <thread>
 
 #include "errors.hpp"
+#include "hello.hpp"
 
 namespace fabtwin::verbs {
 
 namespace {
 
-enum FrameType : std::uint8_t { kHello = 1, kData = 2, kAbort = 3 };
-constexpr std::size_t kHeaderBytes = 5;  // type, then payload length as big-endian u32
 // Blobs are QP tables and result rows: anything near this is a corrupt or foreign stream.
 constexpr std::uint32_t kMaxFrameBytes = 64u << 20;
-// A job token is an id, not a document: a hello announcing more is not one of ours.
-constexpr std::size_t kMaxTokenBytes = 256;
 
 using Clock = std::chrono::steady_clock;
 
@@ -46,17 +43,6 @@ void set_nonblocking(int fd) {
   // Exchanges are small request/response messages: Nagle would only add latency to each barrier.
   const int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
-
-std::string u32_bytes(std::uint32_t v) {
-  const std::uint32_t n = htonl(v);
-  return std::string(reinterpret_cast<const char*>(&n), 4);
-}
-
-std::uint32_t read_u32(const std::string& s, std::size_t at) {
-  std::uint32_t n = 0;
-  std::memcpy(&n, s.data() + at, 4);
-  return ntohl(n);
 }
 
 }  // namespace
@@ -143,22 +129,19 @@ void Bootstrap::refuse(Peer& p, const std::string& why) {
 }
 
 bool Bootstrap::admit(Peer& p, bool gone) {
-  const bool have_header = p.inbuf.size() >= kHeaderBytes;
-  const std::uint32_t len = have_header ? read_u32(p.inbuf, 1) : 0;
-  if (have_header &&
-      (static_cast<std::uint8_t>(p.inbuf[0]) != kHello || len < 8 || len > 8 + kMaxTokenBytes)) {
+  const Hello hello = parse_hello(p.inbuf);
+  if (hello.state == Hello::State::malformed) {
     refuse(p, "not a fabtwin hello (a port scanner, or another program on this port?)");
     return false;
   }
-  if (!have_header || p.inbuf.size() < kHeaderBytes + len) {
+  if (hello.state == Hello::State::incomplete) {
     if (gone) refuse(p, "it closed before its hello was complete");
     return false;
   }
-  const auto r = static_cast<std::int32_t>(read_u32(p.inbuf, kHeaderBytes));
-  const auto w = static_cast<std::int32_t>(read_u32(p.inbuf, kHeaderBytes + 4));
-  const std::string token = p.inbuf.substr(kHeaderBytes + 8, len - 8);
-  p.inbuf.erase(0, kHeaderBytes + len);
-  if (token != token_) {
+  const std::int32_t r = hello.rank;
+  const std::int32_t w = hello.world;
+  p.inbuf.erase(0, hello.consumed);
+  if (hello.token != token_) {
     refuse(p, "its job token differs from this job's (a rank of another job, or a stale one?)");
     return false;
   }
@@ -270,9 +253,9 @@ void Bootstrap::connect_root(Seconds wait) {
   set_nonblocking(fd);
   peers_[0].fd = fd;
   peers_[0].rank = 0;
-  send_frame(
-      peers_[0], kHello,
-      u32_bytes(static_cast<std::uint32_t>(rank_)) + u32_bytes(static_cast<std::uint32_t>(world_)) + token_);
+  const std::string hello =
+      hello_frame(static_cast<std::uint32_t>(rank_), static_cast<std::uint32_t>(world_), token_);
+  send_frame(peers_[0], kHello, hello.substr(kHeaderBytes));
 }
 
 void Bootstrap::send_frame(Peer& p, std::uint8_t type, const std::string& payload) {

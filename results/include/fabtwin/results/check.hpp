@@ -72,6 +72,8 @@ struct History {
 };
 // Throws InvalidResults when the file holds no readable entry at all.
 History load_history(const std::string& path);
+// The same from the file's text; `path` names it in messages.
+History parse_history(const std::string& text, const std::string& path);
 // Per scenario: busbw at up to `max_sizes` sizes spread over the range, one line per run.
 void print_trend(std::ostream& out, const std::vector<Trend>& trends, std::size_t max_sizes = 4);
 std::vector<std::uint64_t> trend_sizes(const Trend& t, std::size_t max_sizes);

@@ -1,0 +1,19 @@
+// An nccl-tests log as people paste it: a results file, or InvalidResults naming the line.
+#include <cstddef>
+#include <cstdint>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "fabtwin/results/nccl_tests.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::istringstream log(std::string(reinterpret_cast<const char*>(data), size));
+  fabtwin::results::NcclImportOptions options;
+  options.allow_partial = size % 2 == 1;
+  try {
+    fabtwin::results::to_json(fabtwin::results::import_nccl_tests(log, "fuzz.log", options, {})).dump();
+  } catch (const std::invalid_argument&) {
+  }
+  return 0;
+}
