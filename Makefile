@@ -37,7 +37,7 @@ test-asan: asan
 	ctest --preset asan -j $(CTEST_JOBS)
 
 # Every reader of outside input under libFuzzer, FUZZ_SECONDS each (scripts/fuzz.sh).
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 15
 test-fuzz: deps
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 

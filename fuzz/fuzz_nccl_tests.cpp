@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "fabtwin/files.hpp"
 #include "fabtwin/results/nccl_tests.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -12,7 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   fabtwin::results::NcclImportOptions options;
   options.allow_partial = size % 2 == 1;
   try {
-    fabtwin::results::to_json(fabtwin::results::import_nccl_tests(log, "fuzz.log", options, {})).dump();
+    fabtwin::dump_json(
+        fabtwin::results::to_json(fabtwin::results::import_nccl_tests(log, "fuzz.log", options, {})));
   } catch (const std::invalid_argument&) {
   }
   return 0;

@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   try {
-    fabtwin::results::to_json(fabtwin::results::parse_results(j, "fuzz.json")).dump();
+    fabtwin::dump_json(fabtwin::results::to_json(fabtwin::results::parse_results(j, "fuzz.json")));
   } catch (const std::invalid_argument&) {
   }
   try {

@@ -167,6 +167,19 @@ TEST_F(Hostile, ImportedRowsAreNeverDroppedOrWrapped) {
   }
 }
 
+// Found by fuzz_nccl_tests: a device name that is not UTF-8 made writing the results file throw
+// (exit 3). It is imported, with the bytes replaced.
+TEST_F(Hostile, BytesThatAreNotUtf8AreWrittenReplaced) {
+  std::string text = slurp(kData + "nccl-tests/all_gather_perf_2.18.2.log");
+  const std::string name = "NVIDIA H100 80GB HBM3";
+  for (auto at = text.find(name); at != std::string::npos; at = text.find(name))
+    text.replace(at, name.size(), "GPU \xff\xfe");
+  const auto r = fabtwin({"import-nccl", write("latin.log", text), "-o", path("out.json")});
+  EXPECT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(slurp(path("out.json")));
+  EXPECT_NE(j.dump().find("GPU \xef\xbf\xbd"), std::string::npos) << j.dump();
+}
+
 TEST_F(Hostile, ControlCharactersFromFilesReachTheTerminalEscaped) {
   nlohmann::json j = nlohmann::json::parse(slurp(results("r.json")));
   j["schema"] = "\x1b]0;owned\x07\x1b[2J\xc2\x9b";

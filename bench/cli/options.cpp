@@ -110,10 +110,10 @@ coll::AlgoOptions to_algo_options(const CollectiveOptions& o) {
 
 void write_json_output(const std::string& path, const nlohmann::json& j, std::ostream& out) {
   if (path == "-") {
-    out << j.dump(2) << "\n";
+    out << dump_json(j, 2) << "\n";
     return;
   }
-  write_file_atomically(path, j.dump(2) + "\n");
+  write_file_atomically(path, dump_json(j, 2) + "\n");
 }
 
 }  // namespace fabtwin::cli

@@ -289,7 +289,7 @@ std::optional<std::string> append_history(const std::string& path, const nlohman
              "starts on the next line, and --trend skips the damaged one";
     }
   }
-  append_line(path, entry.dump());
+  append_line(path, dump_json(entry));
   return note;
 }
 

@@ -95,7 +95,8 @@ Comparison compare(const std::vector<const ResultFile*>& sources) {
     for (const Row& r : sources[i]->rows) busbw[i][r.size_bytes] = r.timing.busbw_gbps;
   }
   std::set<std::uint64_t> common;
-  for (const auto& [size, bw] : busbw[0]) {
+  for (const auto& entry : busbw[0]) {
+    const std::uint64_t size = entry.first;
     if (std::all_of(busbw.begin(), busbw.end(), [&](const auto& m) { return m.count(size) != 0; })) {
       common.insert(size);
     }

@@ -274,7 +274,7 @@ nlohmann::json to_json(const ResultFile& f) {
 }
 
 void write_results(const std::string& path, const ResultFile& f) {
-  write_file_atomically(path, to_json(f).dump(2) + "\n");
+  write_file_atomically(path, dump_json(to_json(f), 2) + "\n");
 }
 
 }  // namespace fabtwin::results

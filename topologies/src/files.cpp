@@ -114,6 +114,10 @@ nlohmann::json parse_json_text(std::string_view text, const std::string& origin)
   }
 }
 
+std::string dump_json(const nlohmann::json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 void write_file_atomically(const std::string& path, std::string_view content) {
   std::error_code ec;
   fs::path target(path);

@@ -77,7 +77,8 @@ class Reader {
   void expect_object(const json& j, const std::string& path,
                      std::initializer_list<const char*> allowed) const {
     if (!j.is_object()) fail(path.empty() ? "(document)" : path, "expected an object, found " + type_name(j));
-    for (const auto& [key, value] : j.items()) {
+    for (const auto& item : j.items()) {
+      const std::string& key = item.key();
       // "comment" lets hand-written files explain themselves without a separate README.
       if (key == "comment") continue;
       if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
@@ -385,7 +386,7 @@ Topology read_topology_file(const std::string& path) {
 }
 
 void write_topology_file(const Topology& t, const std::string& path) {
-  write_file_atomically(path, to_json(t).dump(2) + "\n");
+  write_file_atomically(path, dump_json(to_json(t), 2) + "\n");
 }
 
 void write_dot(const Topology& t, std::ostream& out) {

@@ -26,6 +26,10 @@ std::string read_input_file(const std::string& path, std::string_view what,
 // nested deeper than kMaxJsonDepth, a number out of range.
 nlohmann::json parse_json_text(std::string_view text, const std::string& origin);
 
+// JSON text of a document built from inputs: bytes that are not UTF-8 (a log's device name, a
+// mangled file) become U+FFFD instead of making the writer throw.
+std::string dump_json(const nlohmann::json& j, int indent = -1);
+
 // Writes `content` to a temporary file beside `path`, flushes it to disk and renames it over `path`:
 // readers see the old file or the new one, never a part. Throws std::invalid_argument naming the file.
 void write_file_atomically(const std::string& path, std::string_view content);

@@ -68,8 +68,8 @@ constexpr Seconds transfer_time(Bytes b, BitsPerSecond r) {
 
 // The rates and durations any fabric, NIC or memory can have, with margin: outside them a time or a
 // bandwidth computed downstream is zero, infinite or denormal, so the parsers refuse them.
-inline constexpr double kMinRateBps = 1e3;   // 1 kbit/s
-inline constexpr double kMaxRateBps = 1e15;  // 1 Pbit/s, over 500x the fastest link of 2026
+inline constexpr double kMinRateBps = 1e3;    // 1 kbit/s
+inline constexpr double kMaxRateBps = 1e15;   // 1 Pbit/s, over 500x the fastest link of 2026
 inline constexpr double kMaxDurationS = 1e6;  // about 11 days
 
 // Parsers accept what engineers write: "400Gbps", "400G", "50GB/s" (10^9 bytes), "1us", "500ns",
