@@ -2,7 +2,8 @@
 # Builds the libFuzzer targets of fuzz/ with clang and runs each for SECONDS (default 20) from a seed
 # corpus made of tests/data, in a scratch folder (nothing under tests/ is written). A crash, a leak, a
 # sanitizer report or a hang over 10 s fails the run and leaves the input in build/fuzz/crashes/.
-# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
+# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]; FUZZ_RUNS=N instead stops each target after N inputs
+# (SECONDS then only bounds it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-20}
@@ -40,12 +41,13 @@ printf '\x01\x00\x00\x00\x0d\x00\x00\x00\x01\x00\x00\x00\x02job-a' >"$work/fuzz_
 
 mkdir -p "$build/crashes"
 for t in "${targets[@]}"; do
-  if ! "$build/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  if ! "$build/$t" -max_total_time="$seconds" -runs="${FUZZ_RUNS:--1}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$build/crashes/$t-" "$work/$t" >"$work/$t.log" 2>&1; then
     tail -n 60 "$work/$t.log"
     echo "fuzz: $t failed; the input is in $build/crashes/ (make it a regression test)" >&2
     exit 1
   fi
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$t.log")
-  echo "fuzz: $t: ${runs:-?} inputs in ${seconds}s, no crash"
+  took=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$work/$t.log" | tail -n 1)
+  echo "fuzz: $t: ${runs:-?} inputs in ${took:-$seconds}s, no crash"
 done

@@ -1,5 +1,6 @@
 // import-nccl, compare, calibrate and check as CI drives them: exit codes, the tables they print and
 // the files they write, including every kind of unusable input.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -65,6 +66,25 @@ TEST_F(ResultsCli, ImportRefusesAnotherVersionWithExitTwo) {
     EXPECT_NE(r.err.find(log), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(path("x.json"))) << "a refused log wrote a file";
   }
+}
+
+// `all_reduce_perf ... | fabtwin import-nccl - -o r.json`: the log on standard input, the rank count
+// read back from the published numbers and said.
+TEST_F(ResultsCli, ImportReadsStandardInputAndSaysWhereTheRankCountCameFrom) {
+  const int saved = ::dup(STDIN_FILENO);
+  const int log = ::open((kData + "nccl-tests/published_markdown_no_ranks.md").c_str(), O_RDONLY);
+  ASSERT_GE(log, 0);
+  ::dup2(log, STDIN_FILENO);
+  const auto r = fabtwin({"import-nccl", "-", "-o", path("s.json")});
+  ::dup2(saved, STDIN_FILENO);
+  ::close(log);
+  ::close(saved);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("from standard input"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("note: 16 ranks inferred: busbw/algbw = 2(n-1)/n = 1.8750"), std::string::npos)
+      << r.out;
+  std::ifstream f(path("s.json"));
+  EXPECT_EQ(nlohmann::json::parse(f).at("run").at("ranks"), 16);
 }
 
 TEST_F(ResultsCli, CompareTwoRunsPrintsTableSummaryAndPlot) {

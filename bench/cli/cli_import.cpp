@@ -24,7 +24,7 @@ void add_import_command(CLI::App& app, std::ostream& out, int& exit_code) {
   auto args = std::make_shared<ImportArgs>();
   CLI::App* cmd =
       app.add_subcommand("import-nccl", "Turn an nccl-tests log (all_reduce_perf, ...) into a results file");
-  cmd->add_option("LOG", args->log, "the text nccl-tests printed")->required();
+  cmd->add_option("LOG", args->log, "the text nccl-tests printed (- for standard input)")->required();
   cmd->add_option("-o,--output", args->output, "results file to write (- for standard output)")->required();
   cmd->add_option("--collective", args->options.collective,
                   "all_reduce, ... when the log does not name its test (nccl-tests before 2.14)");
@@ -54,9 +54,16 @@ void add_import_command(CLI::App& app, std::ostream& out, int& exit_code) {
           line, sizeof line,
           "imported %zu sizes of %s (%s %s) over %d ranks on %s from %s: peak busbw %.2f GB/s at %s -> %s\n",
           f.rows.size(), f.run.collective.c_str(), f.run.dtype.c_str(), f.run.op.c_str(), f.run.ranks,
-          f.provenance_string("device").c_str(), args->log.c_str(), peak,
+          f.provenance_string("device").empty() ? "devices it does not name"
+                                                : f.provenance_string("device").c_str(),
+          args->log == "-" ? "standard input" : args->log.c_str(), peak,
           format_bytes(Bytes(peak_size)).c_str(), args->output.c_str());
       out << line;
+      const auto& ranks = f.provenance.at("source").at("ranks");
+      const std::string from = ranks.value("from", "");
+      if (from.rfind("inferred", 0) == 0) {
+        out << "note: " << ranks.value("value", 0) << " ranks " << from << " (--ranks N to set it)\n";
+      }
     }
     exit_code = 0;
   });

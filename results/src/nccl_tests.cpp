@@ -13,6 +13,8 @@
 #include "fabtwin/coll/metrics.hpp"
 #include "fabtwin/coll/plan.hpp"
 #include "fabtwin/files.hpp"
+#include "nccl_log_lines.hpp"
+#include "nccl_ranks.hpp"
 #include "nccl_tests_words.hpp"
 
 namespace fabtwin::results {
@@ -67,26 +69,11 @@ class Importer {
   NcclImportOptions options_;
   std::string tests_version_;
   std::string binary_;
-  std::string nccl_version_;
-  std::string nccl_algo_;
-  nlohmann::json nccl_env_ = nlohmann::json::object();  // NCCL_* settings its INFO lines report
-  // "NCCL INFO NCCL_PROTO set by environment to LL128": the setting, kept for the simulation.
-  void nccl_setting(const std::string& line) {
-    const std::string said = " set by environment to ";
-    const auto at = line.find(said);
-    const auto name_at = line.rfind("NCCL_", at);
-    if (at == std::string::npos || name_at == std::string::npos) return;
-    const auto value = tokens(line.substr(at + said.size()));
-    const std::string name = line.substr(name_at, at - name_at);
-    if (value.empty() || name.find(' ') != std::string::npos) return;
-    nccl_env_[name] = value.front();
-    if (name == "NCCL_ALGO") nccl_algo_ = value.front();
-  }
+  LogFacts facts_;
   nlohmann::json settings_ = nlohmann::json::object();
   std::map<int, std::pair<std::string, std::string>> ranks_;  // rank -> (host, device)
-  std::int32_t rank_count() const {
-    return ranks_.empty() ? options_.ranks : static_cast<std::int32_t>(ranks_.size());
-  }
+  // From the "# Using devices" list, --ranks, NCCL's "nranks" or the rows, in that order of trust.
+  std::int32_t rank_count(coll::Collective c, nlohmann::json& said) const;
   bool saw_settings_ = false;
   bool in_table_ = false;
   bool old_layout_ = false;  // kOldColumns
@@ -146,31 +133,7 @@ void Importer::header_line(int n, const std::string& line) {
   }
   if (!t.empty() && t[0] == "nThread") {
     saw_settings_ = true;
-    // "nThread 1 nGpus 8 minBytes 8 maxBytes 134217728 step: 2(factor) warmup iters: 5 iters: 20 agg iters: 1
-    // validation: 1 graph: 0": numbers after their (possibly two-word) key.
-    std::string key;
-    for (const auto& tok : t) {
-      const bool numeric = !tok.empty() && std::isdigit(static_cast<unsigned char>(tok[0]));
-      if (!numeric) {
-        std::string word = tok;
-        if (!word.empty() && word.back() == ':') word.pop_back();
-        key = key.empty() ? word : key + "_" + word;
-        continue;
-      }
-      if (key.empty()) continue;
-      std::string k = key;
-      std::transform(k.begin(), k.end(), k.begin(), [](unsigned char c) { return std::tolower(c); });
-      if (k == "step") {
-        settings_["step"] = tok;
-      } else {
-        try {
-          settings_[k] = std::stoull(tok);
-        } catch (const std::exception&) {
-          settings_[k] = tok;
-        }
-      }
-      key.clear();
-    }
+    settings_.update(run_settings(t));
     return;
   }
   if (t.size() >= 5 && t[0] == "size" && t[1] == "count") table_header(n, t);
@@ -268,16 +231,13 @@ coll::Collective Importer::decide_collective(const std::vector<ParsedRow>& rows)
   const bool reduces = r.redop != "none";
   const bool rooted = r.root >= 0;
   const std::uint64_t elem = element_size(r.type).value_or(1);
-  const auto ranks = static_cast<std::uint64_t>(rank_count());
   if (reduces && rooted) return coll::Collective::reduce;
   if (!reduces && rooted) return coll::Collective::broadcast;
-  if (reduces && ranks > 1) {
+  if (reduces && r.count > 0) {
     std::uint64_t whole = 0;
-    std::uint64_t per_rank = 0;
     if (!__builtin_mul_overflow(r.count, elem, &whole) && whole == r.size)
       return coll::Collective::all_reduce;
-    if (!__builtin_mul_overflow(r.count, elem * ranks, &per_rank) && per_rank == r.size)
-      return coll::Collective::reduce_scatter;
+    if (whole != 0 && r.size % whole == 0) return coll::Collective::reduce_scatter;
   }
   fail(0,
        "the log does not name its test (no \"# Collective test starting:\" line) and the table "
@@ -331,47 +291,40 @@ void Importer::read(std::istream& in) {
   while (std::getline(in, line)) {
     ++n;
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    const std::string t = trim(line);
+    const std::string t = trim(strip_launcher_prefix(line));
     if (t.empty()) continue;
     any_text = true;
     if (t[0] == '#') {
       header_line(n, t);
       continue;
     }
-    if (t.rfind("NCCL version ", 0) == 0) {
-      const auto words = tokens(t);
-      if (words.size() >= 3) nccl_version_ = words[2];
-      continue;
-    }
-    if (t.find(" NCCL INFO ") != std::string::npos || t.find(" NCCL WARN ") != std::string::npos) {
-      nccl_setting(t);
-      continue;
-    }
+    if (facts_.nccl_line(t)) continue;
     if (in_table_ && !finished_ && looks_like_a_row(t)) {
       if (cut_line_ != 0) fail(cut_line_, "a row cut short in the middle of the table: " + cut_reason_);
       try {
         data_row(n, t, tokens(t));
       } catch (const InvalidResults& e) {
         // A pasted table often ends in a line cut short; --allow-partial drops it, and only it.
-        if (!options_.allow_partial) throw;
         cut_line_ = n;
+        const std::string where = origin_ + ":" + std::to_string(n) + ": ";
         cut_reason_ = e.what();
+        if (cut_reason_.rfind(where, 0) == 0) cut_reason_.erase(0, where.size());
       }
       continue;
     }
-    // Anything else (launcher chatter, a shell prompt) is not nccl-tests' and carries no numbers we
-    // read; it is skipped like NCCL's own log lines.
+    // Anything else (launcher chatter, a shell prompt, a markdown fence) is not nccl-tests' and carries
+    // no numbers we read, only perhaps the NCCL settings the run was launched with.
+    facts_.command_line_settings(t);
   }
   if (!any_text) fail(0, "the log is empty");
+  if (cut_line_ != 0 && !options_.allow_partial) {
+    fail(cut_line_, "the table's last row is cut short (" + cut_reason_ +
+                        "); --allow-partial imports the rows before it");
+  }
   if (!saw_settings_ && !in_table_) {
     fail(0, "not an nccl-tests log: no \"# nThread ... nGpus ...\" line and no result table");
   }
   if (!in_table_) fail(0, "no result table (the run failed before its first size?)");
-  if (ranks_.empty() && options_.ranks <= 0) {
-    fail(0,
-         "no \"# Using devices\" rank list: the rank count, and so busbw, cannot be checked (pass "
-         "--ranks N with the number of ranks the run had)");
-  }
   if (!ranks_.empty() && options_.ranks > 0 && static_cast<std::size_t>(options_.ranks) != ranks_.size()) {
     fail(0, "--ranks " + std::to_string(options_.ranks) + " disagrees with the " +
                 std::to_string(ranks_.size()) + " ranks listed under \"# Using devices\"");
@@ -424,18 +377,50 @@ void Importer::add_rows(ResultFile& f, coll::Collective c, std::int32_t ranks) {
   }
 }
 
+std::int32_t Importer::rank_count(coll::Collective c, nlohmann::json& said) const {
+  if (!ranks_.empty()) {
+    said = {{"value", ranks_.size()}, {"from", "the \"# Using devices\" list"}};
+    return static_cast<std::int32_t>(ranks_.size());
+  }
+  if (options_.ranks > 0) {
+    said = {{"value", options_.ranks}, {"from", "--ranks"}};
+    return options_.ranks;
+  }
+  if (facts_.nranks > 0) {
+    said = {{"value", facts_.nranks}, {"from", "NCCL's \"nranks\" on its Init COMPLETE line"}};
+    return facts_.nranks;
+  }
+  std::vector<PrintedRow> printed;
+  for (const auto& r : rows_) {
+    const std::uint64_t elem = element_size(r.type).value_or(0);
+    for (const ParsedTiming* t : {&r.out_of_place, &r.in_place}) {
+      printed.push_back({r.line, r.size, r.count, elem, t->algbw, t->busbw});
+    }
+  }
+  const InferredRanks inferred = infer_ranks(c, printed);
+  if (inferred.ranks == 0) {
+    fail(0,
+         "no \"# Using devices\" rank list, and " + inferred.said + " with the number of ranks the run had");
+  }
+  said = {{"value", inferred.ranks}, {"from", "inferred: " + inferred.said}};
+  return inferred.ranks;
+}
+
 ResultFile Importer::build(nlohmann::json provenance) {
-  const std::int32_t ranks = rank_count();
   const coll::Collective c = decide_collective(rows_);
+  nlohmann::json ranks_said;
+  const std::int32_t ranks = rank_count(c, ranks_said);
 
   ResultFile f;
   f.origin = origin_;
   f.run.backend = "nccl-tests";
   f.run.collective = coll::to_string(c);
-  // NCCL picks its algorithm per size unless told; "nccl" says so honestly.
-  std::string algo = nccl_algo_;
+  // NCCL picks its algorithm per size unless told; "nccl" says so honestly, and so does a setting
+  // that names several ("Tree,Ring", "allreduce:ring;...", "^NVLS").
+  std::string algo = facts_.algorithm();
   std::transform(algo.begin(), algo.end(), algo.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  f.run.algorithm = algo.empty() ? "nccl" : algo;
+  const bool one_algorithm = !algo.empty() && algo.find_first_of(",:;^ ") == std::string::npos;
+  f.run.algorithm = one_algorithm ? algo : "nccl";
   f.run.ranks = ranks;
   f.run.dtype = rows_.front().type;
   f.run.op = rows_.front().redop;
@@ -452,13 +437,18 @@ ResultFile Importer::build(nlohmann::json provenance) {
   for (const auto& d : devices) device += (device.empty() ? "" : ", ") + d;
   provenance["device"] = device;
   provenance["host"] = ranks_.empty() ? std::string("unknown") : ranks_.begin()->second.first;
-  provenance["source"] = {{"tool", "nccl-tests"},
+  const std::string library = facts_.library.empty() ? "NCCL" : facts_.library;
+  provenance["source"] = {{"tool", library == "RCCL" ? "rccl-tests" : "nccl-tests"},
                           {"file", origin_},
                           {"nccl_tests_version", tests_version_.empty() ? "unknown" : tests_version_},
                           {"test", binary_.empty() ? std::string(coll::to_string(c)) : binary_},
-                          {"nccl_version", nccl_version_.empty() ? "unknown" : nccl_version_},
-                          {"complete", finished_}};
-  if (!nccl_env_.empty()) provenance["source"]["nccl_env"] = nccl_env_;
+                          {"library", library},
+                          {"nccl_version", facts_.version.empty() ? "unknown" : facts_.version},
+                          {"complete", finished_},
+                          {"ranks", ranks_said}};
+  if (!facts_.env.empty()) provenance["source"]["nccl_env"] = facts_.env;
+  if (!facts_.command_line.empty()) provenance["source"]["nccl_command_line"] = facts_.command_line;
+  if (facts_.coll_channels > 0) provenance["source"]["coll_channels"] = facts_.coll_channels;
   f.provenance = provenance;
 
   add_rows(f, c, ranks);
@@ -483,7 +473,7 @@ ResultFile import_nccl_tests_file(const std::string& path, const NcclImportOptio
     throw InvalidResults(e.what());
   }
   std::istringstream f(text);
-  return import_nccl_tests(f, path, options, std::move(provenance));
+  return import_nccl_tests(f, path == "-" ? "standard input" : path, options, std::move(provenance));
 }
 
 }  // namespace fabtwin::results

@@ -70,9 +70,37 @@ void write_all(int fd, std::string_view content, const std::string& path) {
   }
 }
 
+std::string read_all(int fd, const std::string& name, std::string_view what, std::uint64_t max_bytes) {
+  std::string text;
+  char buf[1 << 16];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw std::invalid_argument(name + ": read failed: " + errno_text(errno));
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > max_bytes) {
+      throw std::invalid_argument(name + ": larger than " + std::to_string(max_bytes >> 20) +
+                                  " MiB, more than any real " + std::string(what) + " holds: refused");
+    }
+  }
+  return text;
+}
+
 }  // namespace
 
+std::string read_standard_input(std::string_view what, std::uint64_t max_bytes) {
+  const std::string name = std::string(what) + " on standard input";
+  // Read from a terminal, the command would wait for typing with no end in sight.
+  if (::isatty(STDIN_FILENO)) {
+    throw std::invalid_argument(name + ": standard input is a terminal; pipe the " + std::string(what) +
+                                " in (... | fabtwin ... -) or name a file");
+  }
+  return read_all(STDIN_FILENO, name, what, max_bytes);
+}
+
 std::string read_input_file(const std::string& path, std::string_view what, std::uint64_t max_bytes) {
+  if (path == "-") return read_standard_input(what, max_bytes);
   const std::string name = std::string(what) + " " + path;
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
@@ -84,20 +112,7 @@ std::string read_input_file(const std::string& path, std::string_view what, std:
     throw std::invalid_argument(name + ": is a folder, not a file: name a file in it");
   Fd in{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (in.fd < 0) throw std::invalid_argument(name + ": cannot open: " + errno_text(errno));
-  std::string text;
-  char buf[1 << 16];
-  while (true) {
-    const ssize_t n = ::read(in.fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw std::invalid_argument(name + ": read failed: " + errno_text(errno));
-    if (n == 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > max_bytes) {
-      throw std::invalid_argument(name + ": larger than " + std::to_string(max_bytes >> 20) +
-                                  " MiB, more than any real " + std::string(what) + " holds: refused");
-    }
-  }
-  return text;
+  return read_all(in.fd, name, what, max_bytes);
 }
 
 nlohmann::json parse_json_text(std::string_view text, const std::string& origin) {

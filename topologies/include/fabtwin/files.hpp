@@ -19,8 +19,10 @@ inline constexpr int kMaxJsonDepth = 64;
 
 // The whole file, or std::invalid_argument naming it: missing, a folder, unreadable, over `max_bytes`.
 // `what` says what the file is for ("results file", "topology file") in the message.
+// `path` "-" is standard input, refused when it is a terminal (nothing would end the wait).
 std::string read_input_file(const std::string& path, std::string_view what,
                             std::uint64_t max_bytes = kMaxInputBytes);
+std::string read_standard_input(std::string_view what, std::uint64_t max_bytes = kMaxInputBytes);
 
 // A JSON document, or std::invalid_argument naming `origin`, the line and what is wrong: not JSON,
 // nested deeper than kMaxJsonDepth, a number out of range.
