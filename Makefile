@@ -3,7 +3,7 @@ JOBS ?= 2
 CTEST_JOBS ?= 2
 FABTWIN := build/release/bench/fabtwin
 
-.PHONY: deps release asan demo test test-release test-asan test-fuzz baselines fidelity format clean
+.PHONY: deps release asan demo test test-release test-asan test-fuzz test-package baselines fidelity format clean
 
 deps:
 	bash scripts/install-deps.sh
@@ -41,7 +41,11 @@ FUZZ_SECONDS ?= 15
 test-fuzz: deps
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
-test: test-release test-asan test-fuzz
+# cmake --install into a scratch prefix and the .deb (scripts/check-package.sh).
+test-package: release
+	bash scripts/check-package.sh build/release
+
+test: test-release test-package test-asan test-fuzz
 
 # Published nccl-tests tables (FIDELITY_DIR) against the model: median and worst |busbw error|.
 FIDELITY_DIR ?= ../shared/fidelity

@@ -10,6 +10,8 @@ packages=(
   libibverbs-dev rdma-core ibverbs-providers
   libcli11-dev libbenchmark-dev libgtest-dev nlohmann-json3-dev
   gnuplot-nox
+  # The .deb (cpack, scripts/check-package.sh): dpkg-shlibdeps computes its Depends.
+  dpkg-dev
   # The fuzz targets (scripts/fuzz.sh): clang with its libFuzzer and sanitizer runtimes.
   clang libclang-rt-14-dev
   # The verbs harness (ctest label `verbs`): a qemu guest running Debian's kernel, whose rdma_rxe
