@@ -87,6 +87,46 @@ TEST_F(ResultsCli, ImportReadsStandardInputAndSaysWhereTheRankCountCameFrom) {
   EXPECT_EQ(nlohmann::json::parse(f).at("run").at("ranks"), 16);
 }
 
+// sim prints nccl-tests' own table (both placements, #wrong N/A for a prediction, the footer), and
+// that table imports back to the rows sim wrote as JSON: same sizes, algorithms, protocols, channels,
+// ranks, and times within the printed digits.
+TEST_F(ResultsCli, SimPrintsNcclTestsTableThatImportsBackToItsRows) {
+  const std::string json = path("sim.json");
+  const auto r = fabtwin({"sim", "-t", "rail:hosts=2,hosts_per_leaf=2,node=dgx-h100", "--algo", "nccl", "-b",
+                          "8", "-e", "1GiB", "-f", "32", "--json", json});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(
+      r.out.find("#       size         count      type   redop    root     time   algbw   busbw  #wrong     "
+                 "time   algbw   busbw  #wrong      algo     proto   nchannels"),
+      std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("# Out of bounds values : 0 OK\n# Avg bus bandwidth    : "), std::string::npos)
+      << r.out;
+  {
+    std::ofstream log(path("sim.log"));
+    log << r.out;
+  }
+  const auto back = fabtwin({"import-nccl", path("sim.log"), "-o", path("back.json")});
+  ASSERT_EQ(back.code, 0) << back.err;
+  std::ifstream a(json), b(path("back.json"));
+  const auto simulated = nlohmann::json::parse(a);
+  const auto imported = nlohmann::json::parse(b);
+  EXPECT_EQ(imported.at("run").at("ranks"), 16);
+  EXPECT_EQ(imported.at("run").at("backend"), "analytic");
+  EXPECT_EQ(imported.at("provenance").at("source").at("tool"), "fabtwin sim");
+  ASSERT_EQ(imported.at("rows").size(), simulated.at("rows").size());
+  for (std::size_t i = 0; i < simulated.at("rows").size(); ++i) {
+    const auto& s = simulated["rows"][i];
+    const auto& m = imported["rows"][i];
+    EXPECT_EQ(m.at("size_bytes"), s.at("size_bytes"));
+    EXPECT_EQ(m.at("algorithm"), s.at("algorithm"));
+    EXPECT_EQ(m.at("protocol"), s.at("protocol"));
+    EXPECT_EQ(m.at("channels"), s.at("channels"));
+    // Times are printed with two decimals in us, at least four digits here.
+    EXPECT_NEAR(m.at("time_s").get<double>(), s.at("time_s").get<double>(), 0.006e-6) << i;
+  }
+}
+
 TEST_F(ResultsCli, CompareTwoRunsPrintsTableSummaryAndPlot) {
   const std::string ring = sim("ring.json", {"--algo", "ring", "-b", "1KiB", "-e", "64MiB", "-f", "4"});
   const std::string tree = sim("tree.json", {"--algo", "tree", "-b", "1KiB", "-e", "64MiB", "-f", "4"});

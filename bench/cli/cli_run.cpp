@@ -20,6 +20,7 @@
 #include "fabtwin/verbs/bootstrap.hpp"
 #include "fabtwin/verbs/transport.hpp"
 #include "options.hpp"
+#include "table.hpp"
 
 namespace fabtwin::cli {
 
@@ -129,30 +130,6 @@ std::vector<std::string> rank_lines(verbs::Transport& transport, std::size_t qps
   return transport.bootstrap().allgather(line.str(), "the exchange of rank descriptions");
 }
 
-void print_run_header(std::ostream& out) {
-  char line[320];
-  std::snprintf(line, sizeof line, "#%63s%-36s%s\n", "", "out-of-place", "in-place");
-  out << line;
-  std::snprintf(line, sizeof line, "#%11s %13s %9s %7s %5s %10s %7s %7s %6s %10s %7s %7s %6s\n", "size",
-                "count", "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time", "algbw",
-                "busbw", "#wrong");
-  out << line;
-  std::snprintf(line, sizeof line, "#%11s %13s %9s %7s %5s %10s %7s %7s %6s %10s %7s %7s %6s\n", "(B)",
-                "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)", "(GB/s)", "");
-  out << line;
-}
-
-std::string mode_columns(const std::optional<ModeResult>& r, const coll::Bandwidth& bw) {
-  char buf[96];
-  if (!r) {
-    std::snprintf(buf, sizeof buf, " %10s %7s %7s %6s", "N/A", "N/A", "N/A", "N/A");
-  } else {
-    std::snprintf(buf, sizeof buf, " %10.2f %7.3f %7.3f %6llu", r->time.micros(), bw.algbw_gbps,
-                  bw.busbw_gbps, static_cast<unsigned long long>(r->wrong));
-  }
-  return buf;
-}
-
 void run_p2p(const RunArgs& args, verbs::Bootstrap& boot, const verbs::TransportOptions& topt,
              const std::vector<std::uint64_t>& sizes, const verbs::IterationCounts& counts, std::ostream& out,
              int& exit_code) {
@@ -259,68 +236,45 @@ void run_collective(const RunArgs& args, verbs::Bootstrap& boot, const verbs::Tr
         << counts.checked << " checked iterations per size\n";
     for (const std::string& l : ranks) out << l << "\n";
     out << "#\n";
-    print_run_header(out);
+    print_table_header(out);
     out << std::flush;
   }
   results::ResultFile file;
-  std::uint64_t total_wrong = 0;
-  double busbw_sum = 0.0;
-  int busbw_rows = 0;
+  TableTotals totals;
   std::string first_wrong;
   for (const coll::Plan& plan : plans) {
-    std::optional<ModeResult> results[2];
+    // Out of place, then in place, as nccl-tests' two column groups.
+    std::optional<results::Timing> halves[2];
     for (bool in_place : {false, true}) {
       if (in_place ? !want_in : !want_out) continue;
       const std::string what =
           std::to_string(plan.size_bytes) + " B " + (in_place ? "in place" : "out of place");
-      const auto m = verbs::measure_collective(transport, plan, in_place, counts, args.seed);
-      results[in_place ? 1 : 0] = combine(boot, m, what);
+      const ModeResult r =
+          combine(boot, verbs::measure_collective(transport, plan, in_place, counts, args.seed), what);
+      results::Timing t = results::timing_of(c, world, plan.size_bytes, r.time);
+      t.correctness = counts.checked == 0 ? results::Correctness::not_checked
+                      : r.wrong == 0      ? results::Correctness::pass
+                                          : results::Correctness::fail;
+      t.wrong = r.wrong;
+      if (r.wrong > 0 && first_wrong.empty()) first_wrong = r.first_wrong;
+      halves[in_place ? 1 : 0] = t;
     }
     // The size's columns as its results row has them (count per call, op "none" without a reduction).
     results::Row row = results::row_of(plan, world, "verbs", Seconds(0));
-    std::string line;
-    for (int mode = 0; mode < 2; ++mode) {
-      const auto& r = results[mode];
-      const coll::Bandwidth bw =
-          r ? coll::bandwidth(c, world, Bytes(plan.size_bytes), r->time) : coll::Bandwidth{};
-      line += mode_columns(r, bw);
-      if (!r) continue;
-      total_wrong += r->wrong;
-      if (r->wrong > 0 && first_wrong.empty()) first_wrong = r->first_wrong;
-      busbw_sum += bw.busbw_gbps;
-      ++busbw_rows;
+    if (table) {
+      print_table_halves(out, row, halves[0], halves[1]);
+      out << std::flush;
     }
     // One row per size, as the results schema has it: the out-of-place measurement in the row, the
     // in-place one under "in_place". A 0-byte call has no bandwidth; it stays in the table only.
-    const int primary = results[0] ? 0 : 1;
-    if (plan.size_bytes > 0 && results[primary]) {
-      auto measured = [&](int mode) {
-        const auto& r = *results[mode];
-        results::Timing t = results::timing_of(c, world, plan.size_bytes, r.time);
-        t.correctness = counts.checked == 0 ? results::Correctness::not_checked
-                        : r.wrong == 0      ? results::Correctness::pass
-                                            : results::Correctness::fail;
-        t.wrong = r.wrong;
-        return t;
-      };
-      row.timing = measured(primary);
-      if (primary == 0 && results[1]) row.in_place = measured(1);
-      file.rows.push_back(row);
-    }
-    if (table) {
-      char head[128];
-      std::snprintf(head, sizeof head, "%12llu %13llu %9s %7s %5d",
-                    static_cast<unsigned long long>(row.size_bytes),
-                    static_cast<unsigned long long>(row.count), row.dtype.c_str(), row.op.c_str(), row.root);
-      out << head << line << "\n" << std::flush;
-    }
+    row.timing = halves[0] ? *halves[0] : *halves[1];
+    if (halves[0]) row.in_place = halves[1];
+    totals.add(row);
+    if (plan.size_bytes > 0) file.rows.push_back(row);
   }
+  const std::uint64_t total_wrong = totals.wrong;
   if (table) {
-    out << "# Out of bounds values : " << total_wrong << (total_wrong == 0 ? " OK" : " FAILED") << "\n";
-    char avg[96];
-    std::snprintf(avg, sizeof avg, "# Avg bus bandwidth    : %g GB/s\n",
-                  busbw_rows > 0 ? busbw_sum / busbw_rows : 0.0);
-    out << avg;
+    print_table_footer(out, total_wrong, totals.average());
     if (!first_wrong.empty()) out << "# first wrong element: " << first_wrong << "\n";
   }
   if (leader && !args.json.empty()) {

@@ -60,7 +60,7 @@ void print_header(std::ostream& out, const experiment::Scenario& s, std::int32_t
         << " ranks: by its round model where a plan would be too large"
         << " (about " << steps << " steps at the largest size)\n";
   }
-  out << "#\n";
+  out << "# in-place columns repeat the prediction: the model does not tell the two placements apart\n";
   print_table_header(out);
 }
 
@@ -90,11 +90,17 @@ void run_sim(CLI::App& cmd, const SimArgs& a, std::ostream& out, std::ostream& e
   const bool table = a.json != "-";
   if (table) print_header(out, s, ranks);
   experiment::Hooks hooks;
+  TableTotals totals;
   hooks.on_size = [&](const experiment::SizeRun& r) {
     if (s.packet.on_progress) err << "\r" << std::string(64, ' ') << "\r" << std::flush;
-    if (table) print_table_row(out, r.row);
+    if (!table) return;
+    results::Row both = r.row;
+    if (!both.in_place) both.in_place = both.timing;
+    print_table_row(out, both);
+    totals.add(both);
   };
   const experiment::Outcome o = experiment::run(s, hooks);
+  if (table) print_table_footer(out, totals.wrong, totals.average());
   if (table && o.last) print_size_report(out, *o.last, s.topology);
   if (!a.trace.empty() && o.last) write_trace(a.trace, o.last->run);
   if (!a.json.empty()) write_json_output(a.json, results::to_json(o.results), out);

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <string_view>
 
+#include "fabtwin/coll/plan.hpp"
 #include "nccl_tests_words.hpp"
 
 namespace fabtwin::results::nccl_words {
@@ -156,6 +157,30 @@ void LogFacts::command_line_settings(const std::string& line) {
       command_line[name] = value;
     }
   }
+}
+
+bool LogFacts::fabtwin_header(const std::vector<std::string>& t) {
+  const auto collective_in = [&](std::size_t from) {
+    for (std::size_t i = from; i < t.size() && fabtwin_collective.empty(); ++i) {
+      std::string w = t[i];
+      if (!w.empty() && w.back() == ',') w.pop_back();
+      if (coll::collective_from_string(w)) fabtwin_collective = w;
+    }
+  };
+  if (t.size() >= 4 && t[0] == "fabtwin" && (t[1] == "sim:" || t[1] == "run:") && t[2] == "backend") {
+    fabtwin_tool = "fabtwin " + t[1].substr(0, 3);
+    fabtwin_backend = t[3];
+    if (!fabtwin_backend.empty() && fabtwin_backend.back() == ',') fabtwin_backend.pop_back();
+    fabtwin_ranks = std::max(number_near(t, "ranks", -1), number_near(t, "ranks,", -1));
+    if (t[1] == "run:") collective_in(4);
+    return true;
+  }
+  // sim's second line names the collective first.
+  if (!fabtwin_tool.empty() && fabtwin_collective.empty() && t.size() >= 2 && t[1] == "algorithm") {
+    collective_in(0);
+    return !fabtwin_collective.empty();
+  }
+  return false;
 }
 
 std::string LogFacts::algorithm() const {

@@ -32,6 +32,15 @@ struct LogFacts {
   bool nccl_line(const std::string& line);
   // NCCL_X=value words on any other line (`-x NCCL_ALGO=Ring`, `export NCCL_PROTO=LL128`, `--env`).
   void command_line_settings(const std::string& line);
+  // fabtwin's own table header ("# fabtwin sim: backend analytic, 16 ranks on ...", then "# all_reduce,
+  // algorithm ..."; "# fabtwin run: backend verbs, 4 ranks, all_reduce algorithm ring, ..."), so that
+  // its output imports back. `words` are a header line's tokens after '#'; true when it was one.
+  bool fabtwin_header(const std::vector<std::string>& words);
+  std::string fabtwin_tool;     // "fabtwin sim", "fabtwin run"
+  std::string fabtwin_backend;  // analytic, packet, verbs
+  std::int32_t fabtwin_ranks = 0;
+  std::string fabtwin_collective;
+
   // The algorithm NCCL was told to use, as the environment (or failing that the command line) says.
   std::string algorithm() const;
 };

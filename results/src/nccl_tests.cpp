@@ -15,6 +15,7 @@
 #include "fabtwin/files.hpp"
 #include "nccl_log_lines.hpp"
 #include "nccl_ranks.hpp"
+#include "nccl_rows.hpp"
 #include "nccl_tests_words.hpp"
 
 namespace fabtwin::results {
@@ -22,24 +23,6 @@ namespace fabtwin::results {
 using namespace nccl_words;
 
 namespace {
-
-struct ParsedTiming {
-  double time_us = 0;
-  double algbw = 0;
-  double busbw = 0;
-  std::string wrong;
-};
-
-struct ParsedRow {
-  int line = 0;
-  std::uint64_t size = 0;
-  std::uint64_t count = 0;
-  std::string type;
-  std::string redop;
-  std::int32_t root = -1;
-  ParsedTiming out_of_place;
-  ParsedTiming in_place;
-};
 
 class Importer {
  public:
@@ -63,7 +46,9 @@ class Importer {
   void data_row(int n, const std::string& line, std::vector<std::string> t);
   coll::Collective decide_collective(const std::vector<ParsedRow>& rows) const;
   Timing timing(const ParsedRow& r, const ParsedTiming& t, coll::Collective c, std::int32_t ranks,
-                const char* which) const;
+                const char* which) const {
+    return checked_timing(origin_, r, t, c, ranks, which);
+  }
 
   std::string origin_;
   NcclImportOptions options_;
@@ -77,6 +62,7 @@ class Importer {
   bool saw_settings_ = false;
   bool in_table_ = false;
   bool old_layout_ = false;  // kOldColumns
+  bool extras_ = false;      // kColumns then kExtraColumns
   int cut_line_ = 0;         // a row that did not parse, dropped if it is the table's last
   std::string cut_reason_;
   bool finished_ = false;
@@ -85,6 +71,7 @@ class Importer {
 
 void Importer::header_line(int n, const std::string& line) {
   const auto t = tokens(line.substr(1));
+  if (facts_.fabtwin_header(t)) return;
   // A run's opening lines after a table: several runs were logged to one file.
   const bool opens_a_run = (t.size() >= 2 && t[0] == "nccl-tests" && t[1] == "version") ||
                            (t.size() >= 3 && t[0] == "Collective" && t[2] == "starting:") ||
@@ -141,8 +128,11 @@ void Importer::header_line(int n, const std::string& line) {
 }
 
 void Importer::table_header(int n, const std::vector<std::string>& cols) {
-  if (cols == kColumns || cols == kOldColumns) {
+  std::vector<std::string> with_extras = kColumns;
+  with_extras.insert(with_extras.end(), kExtraColumns.begin(), kExtraColumns.end());
+  if (cols == kColumns || cols == kOldColumns || cols == with_extras) {
     old_layout_ = cols == kOldColumns;
+    extras_ = cols == with_extras;
     if (in_table_ || !rows_.empty()) {
       fail(n, "a second table: the log holds several runs; split it and import each on its own");
     }
@@ -166,9 +156,10 @@ void Importer::data_row(int n, const std::string& line, std::vector<std::string>
     t.insert(t.begin() + 4, "-1");
     t[8] = t[12] = "N/A";
   }
-  if (t.size() != kColumns.size()) {
-    fail(n, "table row with " + std::to_string(t.size()) + " fields, expected " +
-                std::to_string(kColumns.size()) + " (truncated line?): \"" + trim(line) + "\"");
+  const std::size_t fields = kColumns.size() + (extras_ ? kExtraColumns.size() : 0);
+  if (t.size() != fields) {
+    fail(n, "table row with " + std::to_string(t.size()) + " fields, expected " + std::to_string(fields) +
+                " (truncated line?): \"" + trim(line) + "\"");
   }
   auto unsigned_at = [&](std::size_t i, const char* what) {
     const auto v = whole_number(t[i]);
@@ -190,6 +181,21 @@ void Importer::data_row(int n, const std::string& line, std::vector<std::string>
   };
   ParsedRow r;
   r.line = n;
+  if (extras_) {
+    r.algo = t[13];
+    r.proto = t[14];
+    r.channels = t[15];
+  }
+  const auto half_at = [&](std::size_t i, const char* which) {
+    ParsedTiming h;
+    if (t[i] == "N/A" && t[i + 1] == "N/A" && t[i + 2] == "N/A" && t[i + 3] == "N/A") {
+      h.present = false;
+      return h;
+    }
+    h = {number_at(i, which), number_at(i + 1, which), number_at(i + 2, which), t[i + 3],
+         printed_precision(t[i]) / std::max(number_at(i, which), 1e-300)};
+    return h;
+  };
   r.size = unsigned_at(0, "size");
   r.count = unsigned_at(1, "count");
   r.type = t[2];
@@ -199,10 +205,9 @@ void Importer::data_row(int n, const std::string& line, std::vector<std::string>
   } catch (const std::exception&) {
     fail(n, "root \"" + t[4] + "\" is not a rank");
   }
-  r.out_of_place = {number_at(5, "out-of-place time"), number_at(6, "out-of-place algbw"),
-                    number_at(7, "out-of-place busbw"), t[8]};
-  r.in_place = {number_at(9, "in-place time"), number_at(10, "in-place algbw"),
-                number_at(11, "in-place busbw"), t[12]};
+  r.out_of_place = half_at(5, "out-of-place time, algbw or busbw");
+  r.in_place = half_at(9, "in-place time, algbw or busbw");
+  if (!r.out_of_place.present && !r.in_place.present) fail(n, "both halves of the row are N/A");
   if ((!options_.dtype.empty() && r.type != options_.dtype) ||
       (!options_.op.empty() && r.redop != options_.op)) {
     return;
@@ -213,6 +218,8 @@ void Importer::data_row(int n, const std::string& line, std::vector<std::string>
 coll::Collective Importer::decide_collective(const std::vector<ParsedRow>& rows) const {
   std::optional<coll::Collective> stated;
   if (!binary_.empty()) stated = collective_of_binary(binary_);
+  if (!stated && !facts_.fabtwin_collective.empty())
+    stated = coll::collective_from_string(facts_.fabtwin_collective);
   if (!options_.collective.empty()) {
     const auto c = coll::collective_from_string(options_.collective);
     if (!c) {
@@ -242,41 +249,6 @@ coll::Collective Importer::decide_collective(const std::vector<ParsedRow>& rows)
   fail(0,
        "the log does not name its test (no \"# Collective test starting:\" line) and the table "
        "fits more than one collective: pass --collective (e.g. all_gather or all_to_all)");
-}
-
-Timing Importer::timing(const ParsedRow& r, const ParsedTiming& t, coll::Collective c, std::int32_t ranks,
-                        const char* which) const {
-  if (!(t.time_us > 0)) fail(r.line, std::string(which) + " time is zero: no bandwidth to import");
-  Timing out;
-  out.time = Seconds(t.time_us * 1e-6);
-  // Recomputed from size and time: the printed bandwidths have two decimals, too few for small sizes.
-  const auto bw = coll::bandwidth(c, ranks, Bytes(r.size), out.time);
-  out.algbw_gbps = bw.algbw_gbps;
-  out.busbw_gbps = bw.busbw_gbps;
-  // Time is printed to about four significant digits and bandwidths to two decimals.
-  const auto agrees = [](double printed, double computed) {
-    return std::abs(printed - computed) <= 0.011 + 0.005 * computed;
-  };
-  if (!agrees(t.algbw, bw.algbw_gbps)) {
-    fail(r.line, std::string(which) + " algbw " + std::to_string(t.algbw) + " GB/s is not size / time (" +
-                     std::to_string(bw.algbw_gbps) +
-                     " GB/s): not an nccl-tests table this importer understands");
-  }
-  if (!agrees(t.busbw, bw.busbw_gbps)) {
-    fail(r.line, std::string(which) + " busbw " + std::to_string(t.busbw) + " GB/s does not match " +
-                     coll::to_string(c) + " over " + std::to_string(ranks) + " ranks (" +
-                     std::to_string(bw.busbw_gbps) +
-                     " GB/s): wrong --collective, or a rank list that does not match the run?");
-  }
-  if (t.wrong == "N/A") {
-    out.correctness = Correctness::not_checked;
-  } else {
-    const auto wrong = whole_number(t.wrong);
-    if (!wrong) fail(r.line, std::string(which) + " #wrong \"" + t.wrong + "\" is neither a count nor N/A");
-    out.correctness = *wrong == 0 ? Correctness::pass : Correctness::fail;
-    out.wrong = *wrong;
-  }
-  return out;
 }
 
 ResultFile Importer::run(std::istream& in, nlohmann::json provenance) {
@@ -369,10 +341,14 @@ void Importer::add_rows(ResultFile& f, coll::Collective c, std::int32_t ranks) {
     row.dtype = r.type;
     row.op = r.redop;
     row.root = r.root;
-    row.algorithm = f.run.algorithm;
+    row.algorithm = r.algo.empty() || r.algo == "N/A" ? f.run.algorithm : r.algo;
     row.backend = f.run.backend;
-    row.timing = timing(r, r.out_of_place, c, ranks, "out-of-place");
-    row.in_place = timing(r, r.in_place, c, ranks, "in-place");
+    if (r.proto != "" && r.proto != "N/A") row.extra["protocol"] = r.proto;
+    if (const auto ch = whole_number(r.channels)) row.extra["channels"] = *ch;
+    // The schema's row holds out of place, and in place beside it; a run of one placement has one.
+    const bool out = r.out_of_place.present;
+    row.timing = timing(r, out ? r.out_of_place : r.in_place, c, ranks, out ? "out-of-place" : "in-place");
+    if (out && r.in_place.present) row.in_place = timing(r, r.in_place, c, ranks, "in-place");
     f.rows.push_back(std::move(row));
   }
 }
@@ -386,6 +362,10 @@ std::int32_t Importer::rank_count(coll::Collective c, nlohmann::json& said) cons
     said = {{"value", options_.ranks}, {"from", "--ranks"}};
     return options_.ranks;
   }
+  if (facts_.fabtwin_ranks > 0) {
+    said = {{"value", facts_.fabtwin_ranks}, {"from", facts_.fabtwin_tool + "'s header"}};
+    return facts_.fabtwin_ranks;
+  }
   if (facts_.nranks > 0) {
     said = {{"value", facts_.nranks}, {"from", "NCCL's \"nranks\" on its Init COMPLETE line"}};
     return facts_.nranks;
@@ -394,7 +374,7 @@ std::int32_t Importer::rank_count(coll::Collective c, nlohmann::json& said) cons
   for (const auto& r : rows_) {
     const std::uint64_t elem = element_size(r.type).value_or(0);
     for (const ParsedTiming* t : {&r.out_of_place, &r.in_place}) {
-      printed.push_back({r.line, r.size, r.count, elem, t->algbw, t->busbw});
+      if (t->present) printed.push_back({r.line, r.size, r.count, elem, t->algbw, t->busbw});
     }
   }
   const InferredRanks inferred = infer_ranks(c, printed);
@@ -413,7 +393,7 @@ ResultFile Importer::build(nlohmann::json provenance) {
 
   ResultFile f;
   f.origin = origin_;
-  f.run.backend = "nccl-tests";
+  f.run.backend = facts_.fabtwin_backend.empty() ? "nccl-tests" : facts_.fabtwin_backend;
   f.run.collective = coll::to_string(c);
   // NCCL picks its algorithm per size unless told; "nccl" says so honestly, and so does a setting
   // that names several ("Tree,Ring", "allreduce:ring;...", "^NVLS").
@@ -438,7 +418,10 @@ ResultFile Importer::build(nlohmann::json provenance) {
   provenance["device"] = device;
   provenance["host"] = ranks_.empty() ? std::string("unknown") : ranks_.begin()->second.first;
   const std::string library = facts_.library.empty() ? "NCCL" : facts_.library;
-  provenance["source"] = {{"tool", library == "RCCL" ? "rccl-tests" : "nccl-tests"},
+  const std::string tool = !facts_.fabtwin_tool.empty() ? facts_.fabtwin_tool
+                           : library == "RCCL"          ? "rccl-tests"
+                                                        : "nccl-tests";
+  provenance["source"] = {{"tool", tool},
                           {"file", origin_},
                           {"nccl_tests_version", tests_version_.empty() ? "unknown" : tests_version_},
                           {"test", binary_.empty() ? std::string(coll::to_string(c)) : binary_},

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <map>
 #include <sstream>
 
@@ -11,6 +12,8 @@ const std::vector<std::string> kColumns = {"size",  "count",  "type", "redop", "
                                            "busbw", "#wrong", "time", "algbw", "busbw", "#wrong"};
 const std::vector<std::string> kOldColumns = {"size",  "count", "type", "redop", "time",  "algbw",
                                               "busbw", "error", "time", "algbw", "busbw", "error"};
+
+const std::vector<std::string> kExtraColumns = {"algo", "proto", "nchannels"};
 
 std::vector<std::string> tokens(const std::string& line) {
   std::istringstream in(line);
@@ -68,6 +71,22 @@ bool looks_like_a_row(const std::string& line) {
   const auto c = static_cast<unsigned char>(line[0]);
   return std::isdigit(c) || c == '-' || c == '+' || line.rfind("N/A", 0) == 0 || line.rfind("nan", 0) == 0 ||
          line.rfind("inf", 0) == 0;
+}
+
+double printed_precision(const std::string& number) {
+  const auto e = number.find_first_of("eE");
+  const std::string mantissa = number.substr(0, e);
+  const auto dot = mantissa.find('.');
+  const int decimals = dot == std::string::npos ? 0 : static_cast<int>(mantissa.size() - dot - 1);
+  int exponent = 0;
+  if (e != std::string::npos) {
+    try {
+      exponent = std::stoi(number.substr(e + 1));
+    } catch (const std::exception&) {
+      exponent = 0;
+    }
+  }
+  return 0.5 * std::pow(10.0, std::clamp(exponent - decimals, -300, 300));
 }
 
 }  // namespace fabtwin::results::nccl_words

@@ -14,6 +14,9 @@ namespace fabtwin::results::nccl_words {
 extern const std::vector<std::string> kColumns;
 // nccl-tests 2.10 and earlier: no root column, and a maximum relative error where #wrong is now.
 extern const std::vector<std::string> kOldColumns;
+// After the 13: the algorithm, protocol and channels of each row, as fabtwin prints them (and
+// rccl-tests does with -M).
+extern const std::vector<std::string> kExtraColumns;
 
 std::vector<std::string> tokens(const std::string& line);
 std::string trim(const std::string& s);
@@ -27,5 +30,8 @@ std::optional<std::uint64_t> whole_number(const std::string& text);
 // Inside the table, a line that starts like a row is one, even when its size is "N/A" or "-1": it is
 // then refused naming the field, never skipped as if it were launcher chatter. `line` is not empty.
 bool looks_like_a_row(const std::string& line);
+// Half a unit of the last digit a number was printed with: 0.005 for "12.34", 0.5e6 for "1.2e+07"
+// (nccl-tests prints long times with an exponent).
+double printed_precision(const std::string& number);
 
 }  // namespace fabtwin::results::nccl_words

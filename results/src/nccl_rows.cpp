@@ -1,0 +1,48 @@
+#include "nccl_rows.hpp"
+
+#include <cmath>
+
+#include "fabtwin/coll/metrics.hpp"
+#include "nccl_tests_words.hpp"
+
+namespace fabtwin::results::nccl_words {
+
+Timing checked_timing(const std::string& origin, const ParsedRow& r, const ParsedTiming& t,
+                      coll::Collective c, std::int32_t ranks, const char* which) {
+  const auto fail = [&](int line, const std::string& what) {
+    throw InvalidResults(origin + ":" + std::to_string(line) + ": " + what);
+  };
+  if (!(t.time_us > 0)) fail(r.line, std::string(which) + " time is zero: no bandwidth to import");
+  Timing out;
+  out.time = Seconds(t.time_us * 1e-6);
+  // Recomputed from size and time: the printed bandwidths have two decimals, too few for small sizes.
+  const auto bw = coll::bandwidth(c, ranks, Bytes(r.size), out.time);
+  out.algbw_gbps = bw.algbw_gbps;
+  out.busbw_gbps = bw.busbw_gbps;
+  // Time is printed to about four significant digits and bandwidths to two decimals.
+  const auto agrees = [&](double printed, double computed) {
+    return std::abs(printed - computed) <= 0.011 + (0.005 + t.time_precision) * computed;
+  };
+  if (!agrees(t.algbw, bw.algbw_gbps)) {
+    fail(r.line, std::string(which) + " algbw " + std::to_string(t.algbw) + " GB/s is not size / time (" +
+                     std::to_string(bw.algbw_gbps) +
+                     " GB/s): not an nccl-tests table this importer understands");
+  }
+  if (!agrees(t.busbw, bw.busbw_gbps)) {
+    fail(r.line, std::string(which) + " busbw " + std::to_string(t.busbw) + " GB/s does not match " +
+                     coll::to_string(c) + " over " + std::to_string(ranks) + " ranks (" +
+                     std::to_string(bw.busbw_gbps) +
+                     " GB/s): wrong --collective, or a rank list that does not match the run?");
+  }
+  if (t.wrong == "N/A") {
+    out.correctness = Correctness::not_checked;
+  } else {
+    const auto wrong = whole_number(t.wrong);
+    if (!wrong) fail(r.line, std::string(which) + " #wrong \"" + t.wrong + "\" is neither a count nor N/A");
+    out.correctness = *wrong == 0 ? Correctness::pass : Correctness::fail;
+    out.wrong = *wrong;
+  }
+  return out;
+}
+
+}  // namespace fabtwin::results::nccl_words
