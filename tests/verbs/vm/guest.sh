@@ -248,6 +248,14 @@ if "$fabtwin" compare "$out/ring-0.json" "$out/ring-8.json" >"$out/compare.out" 
 else
   fail "fabtwin compare on the verbs results: $(tail -n 3 "$out/compare.out")"
 fi
+# run's table is nccl-tests' own: read back through standard input, it gives the rows its JSON has.
+count_rows() { grep -o '"size_bytes"' "$1" | wc -l; }
+if "$fabtwin" import-nccl - -o "$out/ring-back.json" <"$out/ring-perf-0.0.out" >"$out/import.out" 2>&1 &&
+  [[ $(count_rows "$out/ring-back.json") == $(count_rows "$out/ring-0.json") ]]; then
+  pass "fabtwin run's table imports back with import-nccl -: $(head -n 1 "$out/import.out")"
+else
+  fail "import-nccl - on fabtwin run's table: $(tail -n 3 "$out/import.out")"
+fi
 busbw=$busbw_0
 if [[ -n $perf_gbits && -n $busbw ]]; then
   awk -v b="$busbw" -v b8="$busbw_8" -v g="$perf_gbits" -v d="$bidir_gbits" -v p="$p2p_gbps" 'BEGIN {
