@@ -57,7 +57,8 @@ class Importer {
   LogFacts facts_;
   nlohmann::json settings_ = nlohmann::json::object();
   std::map<int, std::pair<std::string, std::string>> ranks_;  // rank -> (host, device)
-  // From the "# Using devices" list, --ranks, NCCL's "nranks" or the rows, in that order of trust.
+  // From the "# Using devices" list, --ranks, fabtwin's own header, NCCL's "nranks" or the rows, in
+  // that order of trust.
   std::int32_t rank_count(coll::Collective c, nlohmann::json& said) const;
   bool saw_settings_ = false;
   bool in_table_ = false;
