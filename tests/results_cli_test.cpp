@@ -87,6 +87,26 @@ TEST_F(ResultsCli, ImportReadsStandardInputAndSaysWhereTheRankCountCameFrom) {
   EXPECT_EQ(nlohmann::json::parse(f).at("run").at("ranks"), 16);
 }
 
+// A -d all log split into one file per type; the nccl-tests -J file compare is handed goes through
+// import-nccl, which compare's refusal names.
+TEST_F(ResultsCli, ImportSplitsSeriesAndReadsNcclTestsJson) {
+  const auto r = fabtwin(
+      {"import-nccl", kData + "nccl-tests/all_gather_perf_d_all.log", "-o", path("ag.json"), "--split"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(path("ag.half.none.json")));
+  EXPECT_TRUE(fs::exists(path("ag.float.none.json")));
+  EXPECT_NE(r.out.find("-> " + path("ag.float.none.json")), std::string::npos) << r.out;
+  const std::string json = kData + "nccl-tests/all_reduce_perf_2.19.6.json";
+  const auto refused = fabtwin({"compare", json, path("ag.float.none.json")});
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_NE(refused.err.find("an nccl-tests -J file"), std::string::npos) << refused.err;
+  const auto imported = fabtwin({"import-nccl", json, "-o", path("j.json")});
+  ASSERT_EQ(imported.code, 0) << imported.err;
+  EXPECT_NE(imported.out.find("imported 2 sizes of all_reduce (float sum) over 16 ranks"), std::string::npos)
+      << imported.out;
+  EXPECT_EQ(fabtwin({"import-nccl", json, "-o", "-", "--split"}).code, 2);
+}
+
 // sim prints nccl-tests' own table (both placements, #wrong N/A for a prediction, the footer), and
 // that table imports back to the rows sim wrote as JSON: same sizes, algorithms, protocols, channels,
 // ranks, and times within the printed digits.

@@ -16,7 +16,49 @@ struct ImportArgs {
   std::string log;
   std::string output;
   results::NcclImportOptions options;
+  bool split = false;
 };
+
+// "run.json" and "float.sum" make "run.float.sum.json".
+std::string series_path(const std::string& output, const std::string& series) {
+  const auto slash = output.find_last_of('/');
+  const auto dot = output.rfind('.');
+  const bool has_extension = dot != std::string::npos && (slash == std::string::npos || dot > slash + 1);
+  return has_extension ? output.substr(0, dot) + "." + series + output.substr(dot) : output + "." + series;
+}
+
+void report(std::ostream& out, const ImportArgs& args, const results::ResultFile& f,
+            const std::string& output) {
+  double peak = 0;
+  std::uint64_t peak_size = 0;
+  for (const auto& r : f.rows) {
+    if (r.timing.busbw_gbps > peak) {
+      peak = r.timing.busbw_gbps;
+      peak_size = r.size_bytes;
+    }
+  }
+  char line[512];
+  std::snprintf(
+      line, sizeof line,
+      "imported %zu sizes of %s (%s %s) over %d ranks on %s from %s: peak busbw %.2f GB/s at %s -> %s\n",
+      f.rows.size(), f.run.collective.c_str(), f.run.dtype.c_str(), f.run.op.c_str(), f.run.ranks,
+      f.provenance_string("device").empty() ? "devices it does not name"
+                                            : f.provenance_string("device").c_str(),
+      args.log == "-" ? "standard input" : args.log.c_str(), peak, format_bytes(Bytes(peak_size)).c_str(),
+      output.c_str());
+  out << line;
+  const auto& source = f.provenance.at("source");
+  const auto& ranks = source.at("ranks");
+  const std::string from = ranks.value("from", "");
+  if (from.rfind("inferred", 0) == 0) {
+    out << "note: " << ranks.value("value", 0) << " ranks " << from << " (--ranks N to set it)\n";
+  }
+  if (const auto it = source.find("rows_dropped"); it != source.end()) {
+    for (const auto& d : *it) {
+      out << "note: left out the row at " << d.value("at", "") << ": " << d.value("why", "") << "\n";
+    }
+  }
+}
 
 }  // namespace
 
@@ -35,35 +77,30 @@ void add_import_command(CLI::App& app, std::ostream& out, int& exit_code) {
       ->check(CLI::Range(1, 1 << 24));
   cmd->add_flag("--allow-partial", args->options.allow_partial,
                 "import the rows of a log that ends before nccl-tests' summary");
+  cmd->add_flag("--split", args->split,
+                "write one file per type, reduction and root of a -d all / -o all / -r -1 log, named "
+                "OUTPUT.float.sum.json and so on");
   cmd->callback([args, &out, &exit_code] {
-    refuse_overwriting_inputs({{"LOG", args->log}}, {{"-o", args->output}});
-    const results::ResultFile f =
-        results::import_nccl_tests_file(args->log, args->options, provenance(nullptr));
-    write_json_output(args->output, results::to_json(f), out);
-    if (args->output != "-") {
-      double peak = 0;
-      std::uint64_t peak_size = 0;
-      for (const auto& r : f.rows) {
-        if (r.timing.busbw_gbps > peak) {
-          peak = r.timing.busbw_gbps;
-          peak_size = r.size_bytes;
-        }
-      }
-      char line[512];
-      std::snprintf(
-          line, sizeof line,
-          "imported %zu sizes of %s (%s %s) over %d ranks on %s from %s: peak busbw %.2f GB/s at %s -> %s\n",
-          f.rows.size(), f.run.collective.c_str(), f.run.dtype.c_str(), f.run.op.c_str(), f.run.ranks,
-          f.provenance_string("device").empty() ? "devices it does not name"
-                                                : f.provenance_string("device").c_str(),
-          args->log == "-" ? "standard input" : args->log.c_str(), peak,
-          format_bytes(Bytes(peak_size)).c_str(), args->output.c_str());
-      out << line;
-      const auto& ranks = f.provenance.at("source").at("ranks");
-      const std::string from = ranks.value("from", "");
-      if (from.rfind("inferred", 0) == 0) {
-        out << "note: " << ranks.value("value", 0) << " ranks " << from << " (--ranks N to set it)\n";
-      }
+    if (args->split && args->output == "-") {
+      throw std::invalid_argument("--split writes one file per series: give -o a file name, not -");
+    }
+    if (!args->split) {
+      refuse_overwriting_inputs({{"LOG", args->log}}, {{"-o", args->output}});
+      const results::ResultFile f =
+          results::import_nccl_tests_file(args->log, args->options, provenance(nullptr));
+      write_json_output(args->output, results::to_json(f), out);
+      if (args->output != "-") report(out, *args, f, args->output);
+      exit_code = 0;
+      return;
+    }
+    const auto series = results::import_nccl_tests_series(args->log, args->options, provenance(nullptr));
+    std::vector<NamedPath> outputs;
+    for (const auto& s : series)
+      outputs.push_back({"-o (" + s.name + ")", series_path(args->output, s.name)});
+    refuse_overwriting_inputs({{"LOG", args->log}}, outputs);
+    for (std::size_t i = 0; i < series.size(); ++i) {
+      write_json_output(outputs[i].path, results::to_json(series[i].results), out);
+      report(out, *args, series[i].results, outputs[i].path);
     }
     exit_code = 0;
   });

@@ -121,7 +121,9 @@ bool LogFacts::nccl_line(const std::string& line) {
     const std::string said = std::string(lib) + " version ";
     const auto at = line.find(said);
     if (at != std::string::npos && (at == 0 || info)) {
-      const auto words = tokens(line.substr(at + said.size()));
+      // "NCCL version 2.19.3+cuda12.3", or librccl's "RCCL version : 2.20.5-develop:1f9a6b0".
+      auto words = tokens(line.substr(at + said.size()));
+      if (!words.empty() && words.front() == ":") words.erase(words.begin());
       if (!words.empty() && version.empty()) {
         library = lib;
         version = words.front();

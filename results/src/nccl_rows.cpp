@@ -7,12 +7,16 @@
 
 namespace fabtwin::results::nccl_words {
 
+std::string row_place(const std::string& origin, const ParsedRow& r) {
+  return r.json_path.empty() ? origin + ":" + std::to_string(r.line) : origin + ": " + r.json_path;
+}
+
 Timing checked_timing(const std::string& origin, const ParsedRow& r, const ParsedTiming& t,
                       coll::Collective c, std::int32_t ranks, const char* which) {
-  const auto fail = [&](int line, const std::string& what) {
-    throw InvalidResults(origin + ":" + std::to_string(line) + ": " + what);
+  const auto fail = [&](const std::string& what) {
+    throw InvalidResults(row_place(origin, r) + ": " + what);
   };
-  if (!(t.time_us > 0)) fail(r.line, std::string(which) + " time is zero: no bandwidth to import");
+  if (!(t.time_us > 0)) fail(std::string(which) + " time is zero: no bandwidth to import");
   Timing out;
   out.time = Seconds(t.time_us * 1e-6);
   // Recomputed from size and time: the printed bandwidths have two decimals, too few for small sizes.
@@ -24,21 +28,19 @@ Timing checked_timing(const std::string& origin, const ParsedRow& r, const Parse
     return std::abs(printed - computed) <= 0.011 + (0.005 + t.time_precision) * computed;
   };
   if (!agrees(t.algbw, bw.algbw_gbps)) {
-    fail(r.line, std::string(which) + " algbw " + std::to_string(t.algbw) + " GB/s is not size / time (" +
-                     std::to_string(bw.algbw_gbps) +
-                     " GB/s): not an nccl-tests table this importer understands");
+    fail(std::string(which) + " algbw " + std::to_string(t.algbw) + " GB/s is not size / time (" +
+         std::to_string(bw.algbw_gbps) + " GB/s): not an nccl-tests table this importer understands");
   }
   if (!agrees(t.busbw, bw.busbw_gbps)) {
-    fail(r.line, std::string(which) + " busbw " + std::to_string(t.busbw) + " GB/s does not match " +
-                     coll::to_string(c) + " over " + std::to_string(ranks) + " ranks (" +
-                     std::to_string(bw.busbw_gbps) +
-                     " GB/s): wrong --collective, or a rank list that does not match the run?");
+    fail(std::string(which) + " busbw " + std::to_string(t.busbw) + " GB/s does not match " +
+         coll::to_string(c) + " over " + std::to_string(ranks) + " ranks (" + std::to_string(bw.busbw_gbps) +
+         " GB/s): wrong --collective, or a rank list that does not match the run?");
   }
   if (t.wrong == "N/A") {
     out.correctness = Correctness::not_checked;
   } else {
     const auto wrong = whole_number(t.wrong);
-    if (!wrong) fail(r.line, std::string(which) + " #wrong \"" + t.wrong + "\" is neither a count nor N/A");
+    if (!wrong) fail(std::string(which) + " #wrong \"" + t.wrong + "\" is neither a count nor N/A");
     out.correctness = *wrong == 0 ? Correctness::pass : Correctness::fail;
     out.wrong = *wrong;
   }

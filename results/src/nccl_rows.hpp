@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "fabtwin/coll/plan.hpp"
 #include "fabtwin/results/results.hpp"
@@ -17,6 +19,10 @@ struct ParsedTiming {
   std::string wrong;
   double time_precision = 0;  // relative: half the printed time's last digit over the time
   bool present = true;        // false: the half printed N/A throughout (run --inplace or --outplace)
+  // -C prints CPU time; time_us is then the GPU time nccl-tests' algbw was computed from.
+  std::optional<double> cputime_us;
+  std::vector<double> per_iteration;  // -I: min, max and p99 in microseconds, and cv in percent
+  std::string error;                  // 2.11 and earlier: the maximum relative error, as printed
 };
 
 struct ParsedRow {
@@ -29,7 +35,12 @@ struct ParsedRow {
   ParsedTiming out_of_place;
   ParsedTiming in_place;
   std::string algo, proto, channels;  // fabtwin's (and rccl-tests -M) columns after nccl-tests' 13
+  std::string timestamp;              // -S
+  std::string json_path;              // "/results/3" for a row of a -J file, which has no lines
 };
+
+// "log.txt:12" or "run.json: /results/3", to start a message about the row.
+std::string row_place(const std::string& origin, const ParsedRow& r);
 
 // The half's time with the bandwidths recomputed from it, refused (InvalidResults naming `origin` and
 // the row's line) when the printed algbw is not size / time or busbw is not algbw times the collective's

@@ -8,13 +8,6 @@
 
 namespace fabtwin::results::nccl_words {
 
-const std::vector<std::string> kColumns = {"size",  "count",  "type", "redop", "root",  "time",  "algbw",
-                                           "busbw", "#wrong", "time", "algbw", "busbw", "#wrong"};
-const std::vector<std::string> kOldColumns = {"size",  "count", "type", "redop", "time",  "algbw",
-                                              "busbw", "error", "time", "algbw", "busbw", "error"};
-
-const std::vector<std::string> kExtraColumns = {"algo", "proto", "nchannels"};
-
 std::vector<std::string> tokens(const std::string& line) {
   std::istringstream in(line);
   std::vector<std::string> out;

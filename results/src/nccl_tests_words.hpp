@@ -11,13 +11,6 @@
 
 namespace fabtwin::results::nccl_words {
 
-extern const std::vector<std::string> kColumns;
-// nccl-tests 2.10 and earlier: no root column, and a maximum relative error where #wrong is now.
-extern const std::vector<std::string> kOldColumns;
-// After the 13: the algorithm, protocol and channels of each row, as fabtwin prints them (and
-// rccl-tests does with -M).
-extern const std::vector<std::string> kExtraColumns;
-
 std::vector<std::string> tokens(const std::string& line);
 std::string trim(const std::string& s);
 std::optional<std::uint64_t> element_size(const std::string& type);

@@ -120,6 +120,11 @@ Run parse_envelope(const nlohmann::json& j, const std::string& origin, int* sche
   const Field root(j, origin);
   if (!j.is_object()) root.fail("expected a fabtwin results object, got " + describe(j));
   const auto schema = root.find("schema");
+  if (!schema && j.contains("config") && j.contains("results")) {
+    root.fail(
+        "an nccl-tests -J file, not a fabtwin results file: turn it into one with `fabtwin import-nccl " +
+        origin + " -o FILE.json`");
+  }
   if (!schema) {
     root.fail("not a fabtwin results file: no \"schema\" field (expected \"" + std::string(kSchemaName) +
               "\"; an nccl-tests log needs `fabtwin import-nccl` first)");

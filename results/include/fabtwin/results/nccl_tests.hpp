@@ -1,12 +1,13 @@
-// nccl-tests' text output (all_reduce_perf and friends) as a results file, so a real cluster's NCCL
-// run can be compared with fabtwin's predictions. Reads the 2.x layout with a root column and #wrong
-// (the table nccl-tests has printed since about 2.11, with or without the "# nccl-tests version" line
-// later versions add); anything else is rejected with a message, never guessed at.
+// nccl-tests' output (all_reduce_perf and friends) as a results file, so a real cluster's NCCL run can
+// be compared with fabtwin's predictions. Reads the text table of nccl-tests 2.x and rccl-tests in every
+// layout they print (-C, -S, -I, rccl-tests -O and -M, the old "error" columns), pasted as people paste
+// it, and nccl-tests' -J JSON; anything else is rejected with a message, never guessed at.
 #pragma once
 
 #include <iosfwd>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "fabtwin/results/results.hpp"
 
@@ -29,7 +30,17 @@ struct NcclImportOptions {
 // NCCL and nccl-tests versions are added to it. Throws InvalidResults naming `origin` and the line.
 ResultFile import_nccl_tests(std::istream& log, const std::string& origin, const NcclImportOptions& options,
                              nlohmann::json provenance);
+// A file (text or -J JSON, told apart by their content), or "-" for standard input.
 ResultFile import_nccl_tests_file(const std::string& path, const NcclImportOptions& options,
                                   nlohmann::json provenance);
+
+// A log of -d all, -o all or -r -1 as one results file per (type, reduction[, root]) series, named
+// "float.sum" (or "float.sum.root3" when the roots differ).
+struct NcclSeries {
+  std::string name;
+  ResultFile results;
+};
+std::vector<NcclSeries> import_nccl_tests_series(const std::string& path, const NcclImportOptions& options,
+                                                 const nlohmann::json& provenance);
 
 }  // namespace fabtwin::results
