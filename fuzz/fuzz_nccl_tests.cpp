@@ -1,7 +1,7 @@
-// An nccl-tests log as people paste it: a results file, or InvalidResults naming the line.
+// An nccl-tests log as people paste it, or its -J JSON: a results file, or InvalidResults naming the
+// line or JSON path.
 #include <cstddef>
 #include <cstdint>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -9,12 +9,12 @@
 #include "fabtwin/results/nccl_tests.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  std::istringstream log(std::string(reinterpret_cast<const char*>(data), size));
+  const std::string text(reinterpret_cast<const char*>(data), size);
   fabtwin::results::NcclImportOptions options;
   options.allow_partial = size % 2 == 1;
   try {
     fabtwin::dump_json(
-        fabtwin::results::to_json(fabtwin::results::import_nccl_tests(log, "fuzz.log", options, {})));
+        fabtwin::results::to_json(fabtwin::results::import_nccl_tests_text(text, "fuzz.log", options, {})));
   } catch (const std::invalid_argument&) {
   }
   return 0;

@@ -52,6 +52,7 @@ int run(const std::vector<std::string>& args, std::ostream& raw_out, std::ostrea
   add_plan_command(app, out, exit_code);
   add_sim_command(app, out, err, exit_code);
   add_import_command(app, out, exit_code);
+  add_import_perftest_command(app, out, exit_code);
   add_compare_command(app, out, exit_code);
   add_calibrate_command(app, out, exit_code);
   add_check_command(app, out, err, exit_code);

@@ -19,6 +19,7 @@ void add_topo_command(CLI::App& app, std::ostream& out, int& exit_code);
 void add_plan_command(CLI::App& app, std::ostream& out, int& exit_code);
 void add_sim_command(CLI::App& app, std::ostream& out, std::ostream& err, int& exit_code);
 void add_import_command(CLI::App& app, std::ostream& out, int& exit_code);
+void add_import_perftest_command(CLI::App& app, std::ostream& out, int& exit_code);
 void add_compare_command(CLI::App& app, std::ostream& out, int& exit_code);
 void add_calibrate_command(CLI::App& app, std::ostream& out, int& exit_code);
 void add_check_command(CLI::App& app, std::ostream& out, std::ostream& err, int& exit_code);

@@ -15,11 +15,8 @@ namespace {
 struct CalibrateArgs {
   std::string sweep;
   std::string output;
+  std::string line_rate;
 };
-
-// Above this the two-parameter models do not describe the sweep (a knee, a second regime, noise), and
-// the calibration should be read with care.
-constexpr double kPoorFit = 0.2;
 
 }  // namespace
 
@@ -31,8 +28,12 @@ void add_calibrate_command(CLI::App& app, std::ostream& out, int& exit_code) {
   cmd->add_option("P2P", args->sweep, "point-to-point sweep results file")->required();
   cmd->add_option("-o,--output", args->output, "calibration file to write (- for standard output)")
       ->required();
+  cmd->add_option("--line-rate", args->line_rate,
+                  "the link's signalling rate (100Gbps, 400Gbps): warn when the fit or a size exceeds it");
   cmd->callback([args, &out, &exit_code] {
     refuse_overwriting_inputs({{"P2P", args->sweep}}, {{"-o", args->output}});
+    const BitsPerSecond line_rate =
+        args->line_rate.empty() ? BitsPerSecond(0) : parse_rate_option("--line-rate", args->line_rate);
     const results::P2PSweep sweep = results::load_p2p(args->sweep);
     const results::Calibration c = results::fit_calibration(sweep);
     write_json_output(args->output, results::to_json(c, provenance(nullptr)), out);
@@ -50,10 +51,8 @@ void add_calibrate_command(CLI::App& app, std::ostream& out, int& exit_code) {
                     c.bandwidth.gigabytes_per_second(), format_duration(c.per_message).c_str(),
                     c.stream_max_residual * 100.0, c.latency_max_residual * 100.0);
       out << line;
-      if (c.stream_max_residual > kPoorFit || c.latency_max_residual > kPoorFit) {
-        out << "  warning: the sweep departs from the latency + size / bandwidth model by more than "
-            << static_cast<int>(kPoorFit * 100) << "% somewhere; check it for noise or a second regime\n";
-      }
+      for (const auto& w : results::calibration_warnings(c, sweep, line_rate))
+        out << "  warning: " << w << "\n";
       out << "-> " << args->output << " (use with: fabtwin sim --calibration " << args->output << ")\n";
     }
     exit_code = 0;

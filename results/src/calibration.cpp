@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "fabtwin/topo/wire.hpp"
 #include "json_reader.hpp"
@@ -17,6 +18,7 @@ struct Line {
   double intercept = 0;
   double slope = 0;
   double max_residual = 0;
+  std::vector<double> residuals;  // |measured - fitted| / measured, per point
 };
 
 // Least squares of y = a + b x weighted by 1/y^2, i.e. on relative error. A negative intercept (noise
@@ -40,7 +42,8 @@ Line fit_line(const std::vector<double>& x, const std::vector<double>& y) {
     l.slope = swxy / swxx;
   }
   for (std::size_t i = 0; i < x.size(); ++i) {
-    l.max_residual = std::max(l.max_residual, std::abs(y[i] - (l.intercept + l.slope * x[i])) / y[i]);
+    l.residuals.push_back(std::abs(y[i] - (l.intercept + l.slope * x[i])) / y[i]);
+    l.max_residual = std::max(l.max_residual, l.residuals.back());
   }
   return l;
 }
@@ -116,6 +119,10 @@ Calibration fit_calibration(const P2PSweep& sweep) {
   c.pingpong_bandwidth = BitsPerSecond(8.0 / pingpong.slope);
   c.stream_max_residual = stream.max_residual;
   c.latency_max_residual = pingpong.max_residual;
+  for (std::size_t i = 0; i < sweep.rows.size(); ++i) {
+    if (stream.residuals[i] > kMisfit) c.stream_misfits.push_back(sweep.rows[i].size_bytes);
+    if (pingpong.residuals[i] > kMisfit) c.latency_misfits.push_back(sweep.rows[i].size_bytes);
+  }
   auto prov = [&](const char* key) {
     const auto it = sweep.provenance.find(key);
     return it != sweep.provenance.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -218,6 +225,57 @@ topo::Topology calibrated(const std::string& path, topo::Topology t, backend::En
   apply_calibration(c, t);
   t.name += " calibrated by " + path;
   return t;
+}
+
+}  // namespace fabtwin::results
+
+namespace fabtwin::results {
+
+namespace {
+
+std::string size_list(const std::vector<std::uint64_t>& sizes) {
+  std::string s;
+  for (const auto v : sizes) s += (s.empty() ? "" : ", ") + std::to_string(v) + " B";
+  return s;
+}
+
+std::string gbps(double bits_per_second) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.2f Gb/s", bits_per_second / 1e9);
+  return b;
+}
+
+}  // namespace
+
+std::vector<std::string> calibration_warnings(const Calibration& c, const P2PSweep& sweep,
+                                              BitsPerSecond line_rate) {
+  std::vector<std::string> w;
+  if (line_rate.count() > 0) {
+    if (c.bandwidth > line_rate) {
+      w.push_back("the fitted bandwidth " + gbps(c.bandwidth.count()) + " is above the line rate " +
+                  gbps(line_rate.count()) +
+                  ": no link carries that; the latency + size / bandwidth model does not describe this sweep "
+                  "(per-message costs overlapped with the transfer?)");
+    }
+    std::vector<std::uint64_t> above;
+    for (const auto& r : sweep.rows) {
+      if (static_cast<double>(r.size_bytes) * 8.0 / r.time.count() > line_rate.count())
+        above.push_back(r.size_bytes);
+    }
+    if (!above.empty()) {
+      w.push_back("measured above the line rate " + gbps(line_rate.count()) + " at " + size_list(above) +
+                  ": a wrong --line-rate, or both directions summed (perftest -b)?");
+    }
+  }
+  if (!c.stream_misfits.empty()) {
+    w.push_back("the streaming fit is off by more than " + std::to_string(static_cast<int>(kMisfit * 100)) +
+                "% at " + size_list(c.stream_misfits));
+  }
+  if (!c.latency_misfits.empty()) {
+    w.push_back("the ping-pong fit is off by more than " + std::to_string(static_cast<int>(kMisfit * 100)) +
+                "% at " + size_list(c.latency_misfits));
+  }
+  return w;
 }
 
 }  // namespace fabtwin::results

@@ -221,14 +221,8 @@ ResultFile import_nccl_tests(std::istream& log, const std::string& origin, const
 
 namespace {
 
-ParsedLog read_log_file(const std::string& path, const std::string& origin,
+ParsedLog read_log_text(const std::string& text, const std::string& origin,
                         const NcclImportOptions& options) {
-  std::string text;
-  try {
-    text = read_input_file(path, "nccl-tests log");
-  } catch (const std::invalid_argument& e) {
-    throw InvalidResults(e.what());
-  }
   const auto first = text.find_first_not_of(" \t\r\n");
   if (first != std::string::npos && text[first] == '{') {
     nlohmann::json j;
@@ -248,6 +242,17 @@ ParsedLog read_log_file(const std::string& path, const std::string& origin,
   return Importer(origin, options).read(in);
 }
 
+ParsedLog read_log_file(const std::string& path, const std::string& origin,
+                        const NcclImportOptions& options) {
+  std::string text;
+  try {
+    text = read_input_file(path, "nccl-tests log");
+  } catch (const std::invalid_argument& e) {
+    throw InvalidResults(e.what());
+  }
+  return read_log_text(text, origin, options);
+}
+
 std::string origin_of(const std::string& path) {
   return path == "-" ? "standard input" : path;
 }
@@ -258,6 +263,11 @@ ResultFile import_nccl_tests_file(const std::string& path, const NcclImportOptio
                                   nlohmann::json provenance) {
   const std::string origin = origin_of(path);
   return build_results(origin, options, read_log_file(path, origin, options), std::move(provenance));
+}
+
+ResultFile import_nccl_tests_text(const std::string& text, const std::string& origin,
+                                  const NcclImportOptions& options, nlohmann::json provenance) {
+  return build_results(origin, options, read_log_text(text, origin, options), std::move(provenance));
 }
 
 std::vector<NcclSeries> import_nccl_tests_series(const std::string& path, const NcclImportOptions& options,

@@ -36,6 +36,8 @@ P2PSweep load_p2p(const std::string& path);
 // Models, fitted by least squares on relative error (every size weighs the same, from 8 B to 1 GiB):
 //   streaming:  time(S)    = per_message + S / bandwidth
 //   ping-pong:  latency(S) = latency     + S / pingpong_bandwidth
+inline constexpr double kMisfit = 0.10;
+
 struct Calibration {
   Seconds latency;
   BitsPerSecond bandwidth;  // payload bits per second
@@ -43,6 +45,10 @@ struct Calibration {
   BitsPerSecond pingpong_bandwidth;
   double stream_max_residual = 0.0;  // worst |measured - fitted| / measured
   double latency_max_residual = 0.0;
+  // Sizes whose residual exceeds kMisfit: where the two-parameter model does not describe the link (a
+  // knee where per-message overhead stops hiding behind the transfer, a second protocol, noise).
+  std::vector<std::uint64_t> stream_misfits;
+  std::vector<std::uint64_t> latency_misfits;
   nlohmann::json source = nlohmann::json::object();  // the sweep's file, device, host, revision, sizes
 };
 
@@ -62,6 +68,11 @@ void apply_calibration(const Calibration& c, backend::EndpointCosts& params);
 // crosses two such links. Other links (NVLink, PCIe, switch to switch) keep their nominal values: a
 // host-to-host sweep does not see them. Returns the number of links changed.
 std::size_t apply_calibration(const Calibration& c, topo::Topology& t);
+
+// Why a fit cannot be right for a link of `line_rate` (wire bits per second; 0: unknown): the fitted or
+// a measured bandwidth above it, and the sizes beyond kMisfit. One sentence each; empty when none.
+std::vector<std::string> calibration_warnings(const Calibration& c, const P2PSweep& sweep,
+                                              BitsPerSecond line_rate);
 
 // What `sim --calibration FILE` calls: nothing when `path` is empty, else load and apply to both.
 topo::Topology calibrated(const std::string& path, topo::Topology t, backend::EndpointCosts& params);

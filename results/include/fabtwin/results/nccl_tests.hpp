@@ -34,6 +34,10 @@ ResultFile import_nccl_tests(std::istream& log, const std::string& origin, const
 ResultFile import_nccl_tests_file(const std::string& path, const NcclImportOptions& options,
                                   nlohmann::json provenance);
 
+// The text of a log or a -J file, told apart as import_nccl_tests_file does.
+ResultFile import_nccl_tests_text(const std::string& text, const std::string& origin,
+                                  const NcclImportOptions& options, nlohmann::json provenance);
+
 // A log of -d all, -o all or -r -1 as one results file per (type, reduction[, root]) series, named
 // "float.sum" (or "float.sum.root3" when the roots differ).
 struct NcclSeries {
