@@ -133,14 +133,38 @@ TEST(Cli, OptionsThatDoNotApplyAreErrorsNotSilentlyIgnored) {
   r = fabtwin({"plan", "--ranks-per-host", "4", "--topology", "fat-tree:k=4"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("--ranks-per-host applies without --topology"), std::string::npos) << r.err;
-  r = fabtwin({"sim", "-t", "fat-tree:k=4", "-b", "0"});
+  r = fabtwin({"sim", "--topology", "fat-tree:k=4", "-b", "0"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("at least 1 byte"), std::string::npos) << r.err;
-  r = fabtwin({"sim", "-t", "fat-tree:k=4", "--algo", "bogus"});
+  r = fabtwin({"sim", "--topology", "fat-tree:k=4", "--algo", "bogus"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("known: ring, tree"), std::string::npos) << r.err;
   r = fabtwin({"plan", "--ranks", "0"});
   EXPECT_EQ(r.code, 2);
+}
+
+// nccl-tests' letters mean what they mean there (-i additive steps, -J the JSON file) or are refused
+// with fabtwin's equivalent; a pasted nccl-tests command line is never misread (-n 20 is not 20 ranks).
+TEST(Cli, NcclTestsLettersMeanWhatTheyMeanThereOrAreRefused) {
+  auto r =
+      fabtwin({"sim", "--topology", "fat-tree:k=4", "-b", "1KiB", "-e", "4KiB", "-i", "1KiB", "-J", "-"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto rows = nlohmann::json::parse(r.out).at("rows");
+  ASSERT_EQ(rows.size(), 4u);  // 1, 2, 3, 4 KiB
+  EXPECT_EQ(rows[2].at("size_bytes"), 3072);
+  r = fabtwin({"sim", "--topology", "fat-tree:k=4", "-n", "20"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("-n: nccl-tests' timed iterations"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--ranks"), std::string::npos) << r.err;
+  r = fabtwin({"sim", "-t", "fat-tree:k=4"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--topology"), std::string::npos) << r.err;
+  r = fabtwin({"sim", "--topology", "fat-tree:k=4", "-a", "ring"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("the algorithm is --algo"), std::string::npos) << r.err;
+  r = fabtwin({"sim", "--topology", "fat-tree:k=4", "-b", "1", "-e", "1GiB", "-i", "1"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("makes 1073741824 sizes"), std::string::npos) << r.err;
 }
 
 TEST(Cli, PlansTooLargeToHoldAreRefusedUpFront) {
@@ -150,8 +174,8 @@ TEST(Cli, PlansTooLargeToHoldAreRefusedUpFront) {
 }
 
 TEST(Cli, CollectivesWithoutAReductionPrintRedopNone) {
-  const auto r = fabtwin(
-      {"sim", "-t", "fat-tree:k=4", "--collective", "all_gather", "-b", "1MiB", "-e", "1MiB", "--json", "-"});
+  const auto r = fabtwin({"sim", "--topology", "fat-tree:k=4", "--collective", "all_gather", "-b", "1MiB",
+                          "-e", "1MiB", "--json", "-"});
   ASSERT_EQ(r.code, 0) << r.err;
   const auto row = nlohmann::json::parse(r.out).at("rows")[0];
   EXPECT_EQ(row.at("op"), "none");
@@ -166,8 +190,9 @@ TEST(Cli, LargeRankCountsStillPairEveryTransferExactly) {
 }
 
 TEST(Cli, PacketBackendPrintsTheTableAndTheFabricFigures) {
-  const auto r = fabtwin({"sim", "--backend", "packet", "-t", "fat-tree:tiers=2,hosts=8,hosts_per_leaf=4",
-                          "-b", "64KiB", "-e", "1MiB", "-f", "4", "--json", "-"});
+  const auto r =
+      fabtwin({"sim", "--backend", "packet", "--topology", "fat-tree:tiers=2,hosts=8,hosts_per_leaf=4", "-b",
+               "64KiB", "-e", "1MiB", "-f", "4", "--json", "-"});
   ASSERT_EQ(r.code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j.at("run").at("backend"), "packet");
@@ -183,8 +208,9 @@ TEST(Cli, PacketBackendPrintsTheTableAndTheFabricFigures) {
       EXPECT_TRUE(row.at("fabric").contains(f)) << f;
     }
   }
-  const auto table = fabtwin({"sim", "--backend", "packet", "-t", "fat-tree:tiers=2,hosts=8,hosts_per_leaf=4",
-                              "-b", "1MiB", "-e", "1MiB", "--routing", "spray", "--fabric", "ib"});
+  const auto table =
+      fabtwin({"sim", "--backend", "packet", "--topology", "fat-tree:tiers=2,hosts=8,hosts_per_leaf=4", "-b",
+               "1MiB", "-e", "1MiB", "--routing", "spray", "--fabric", "ib"});
   ASSERT_EQ(table.code, 0) << table.err;
   EXPECT_NE(table.out.find("# packet model: ib, routing spray, congestion control none"), std::string::npos)
       << table.out;
@@ -194,8 +220,8 @@ TEST(Cli, PacketBackendPrintsTheTableAndTheFabricFigures) {
 
 TEST(Cli, PacketRunsAreDeterministicForASeed) {
   auto once = [](const std::string& seed) {
-    auto r = fabtwin({"sim", "--backend", "packet", "-t", "fat-tree:tiers=2,hosts=8,hosts_per_leaf=2", "-b",
-                      "256KiB", "-e", "256KiB", "--algo", "direct", "--seed", seed, "--json", "-"});
+    auto r = fabtwin({"sim", "--backend", "packet", "--topology", "fat-tree:tiers=2,hosts=8,hosts_per_leaf=2",
+                      "-b", "256KiB", "-e", "256KiB", "--algo", "direct", "--seed", seed, "--json", "-"});
     EXPECT_EQ(r.code, 0) << r.err;
     auto j = nlohmann::json::parse(r.out);
     j.at("rows")[0].at("fabric").erase("wall_s");
@@ -206,14 +232,14 @@ TEST(Cli, PacketRunsAreDeterministicForASeed) {
 
 TEST(Cli, PacketWhatIfsAndTheirErrors) {
   const std::string topo = "fat-tree:tiers=2,hosts=8,hosts_per_leaf=4";
-  const auto slow = fabtwin({"sim", "--backend", "packet", "-t", topo, "-b", "4MiB", "-e", "4MiB",
+  const auto slow = fabtwin({"sim", "--backend", "packet", "--topology", topo, "-b", "4MiB", "-e", "4MiB",
                              "--degrade", "leaf0/spine0@0s=0.5", "--fail", "leaf1/spine1@10us"});
   ASSERT_EQ(slow.code, 0) << slow.err;
   EXPECT_NE(slow.out.find("# what-if: leaf0/spine0 runs at 0.5"), std::string::npos) << slow.out;
   EXPECT_NE(slow.out.find("# what-if: leaf1/spine1 fails at 10us"), std::string::npos) << slow.out;
   // Cutting a host off is a simulation that cannot finish: exit 1 and the queue pair it stuck on.
-  const auto cut = fabtwin(
-      {"sim", "--backend", "packet", "-t", topo, "-b", "1MiB", "-e", "1MiB", "--fail", "h0.nic0/leaf0@5us"});
+  const auto cut = fabtwin({"sim", "--backend", "packet", "--topology", topo, "-b", "1MiB", "-e", "1MiB",
+                            "--fail", "h0.nic0/leaf0@5us"});
   EXPECT_EQ(cut.code, 1);
   EXPECT_NE(cut.err.find("simulation failed"), std::string::npos) << cut.err;
   EXPECT_NE(cut.err.find("rank 0"), std::string::npos) << cut.err;
@@ -230,13 +256,14 @@ TEST(Cli, PacketWhatIfsAndTheirErrors) {
       {{"--switch-buffer", "lots"}, "--switch-buffer"},
   };
   for (const auto& [extra, message] : bad) {
-    std::vector<std::string> args = {"sim", "--backend", "packet", "-t", topo, "-b", "1KiB", "-e", "1KiB"};
+    std::vector<std::string> args = {"sim", "--backend", "packet", "--topology", topo,
+                                     "-b",  "1KiB",      "-e",     "1KiB"};
     args.insert(args.end(), extra.begin(), extra.end());
     const auto r = fabtwin(args);
     EXPECT_EQ(r.code, 2) << extra[0] << ": " << r.err;
     EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
   }
-  const auto analytic = fabtwin({"sim", "-t", topo, "--routing", "spray"});
+  const auto analytic = fabtwin({"sim", "--topology", topo, "--routing", "spray"});
   EXPECT_EQ(analytic.code, 2);
   EXPECT_NE(analytic.err.find("--routing applies to the packet backend only"), std::string::npos)
       << analytic.err;

@@ -46,7 +46,8 @@ class Hostile : public ::testing::Test {
     return path(name);
   }
   std::string results(const std::string& name) {
-    const auto r = fabtwin({"sim", "-t", "fat-tree:k=4", "-b", "1MiB", "-e", "4MiB", "--json", path(name)});
+    const auto r =
+        fabtwin({"sim", "--topology", "fat-tree:k=4", "-b", "1MiB", "-e", "4MiB", "--json", path(name)});
     EXPECT_EQ(r.code, 0) << r.err;
     return path(name);
   }
@@ -107,7 +108,8 @@ TEST_F(Hostile, NoOutputReplacesAnInputOfTheSameCommand) {
           "is the same file as the input --baseline");
   refused(fabtwin({"check", cur, "--history", cur}), "is the same file as the input CURRENT");
   refused(fabtwin({"compare", base, cur, "--json", cur}), "is the same file as the input FILES");
-  refused(fabtwin({"sim", "-t", topology, "--json", topology}), "is the same file as the input -t");
+  refused(fabtwin({"sim", "--topology", topology, "--json", topology}),
+          "is the same file as the input --topology");
   // Through another name of the same file too.
   fs::create_symlink(cur, path("alias.json"));
   refused(fabtwin({"check", cur, "--baseline", base, "--json", path("alias.json")}), "same file");
@@ -125,13 +127,14 @@ TEST_F(Hostile, ATimeTooSmallForItsSizeIsRefused) {
 }
 
 TEST_F(Hostile, NoRowLeavesWithZeroBytesOrAnInfiniteTime) {
-  refused(fabtwin({"sim", "-t", "fat-tree:k=4", "-b", "1", "-e", "8", "--json", path("z.json")}),
+  refused(fabtwin({"sim", "--topology", "fat-tree:k=4", "-b", "1", "-e", "8", "--json", path("z.json")}),
           "holds no whole float element per rank");
   EXPECT_FALSE(fs::exists(path("z.json")));
-  refused(fabtwin({"sim", "-t", "fat-tree:k=4", "--reduce-bw", "0"}), "--reduce-bw: invalid rate \"0\"");
+  refused(fabtwin({"sim", "--topology", "fat-tree:k=4", "--reduce-bw", "0"}),
+          "--reduce-bw: invalid rate \"0\"");
   nlohmann::json t = topology();
   t["links"][0]["bandwidth"] = 5e-324;
-  refused(fabtwin({"sim", "-t", write("slow.json", t.dump())}), "between 1 kbit/s and 1 Pbit/s");
+  refused(fabtwin({"sim", "--topology", write("slow.json", t.dump())}), "between 1 kbit/s and 1 Pbit/s");
 }
 
 TEST_F(Hostile, UnsignedOptionsRefuseNegativesInsteadOfWrapping) {
@@ -201,7 +204,8 @@ TEST_F(Hostile, LargeBuildsAreRefusedFromTheirEstimate) {
   refused(fabtwin({"--max-memory", "512KiB", "topo", "-t", "fat-tree:k=16"}),
           "a fabric of 1024 NICs would need about 1.0 MiB, more than the 0.5 MiB budget (--max-memory");
   refused(
-      fabtwin({"sim", "--backend", "packet", "-t", "fat-tree:k=16", "-n", "16", "--max-memory", "64MiB"}),
+      fabtwin({"sim", "--backend", "packet", "--topology", "fat-tree:k=16", "--ranks", "16", "--max-memory",
+               "64MiB"}),
       "the packet model of fat-tree:k=16 (4096 links) would need about 98 MiB, more than the 64 MiB budget");
   refused(fabtwin({"plan", "-n", "256", "--max-memory", "16MiB"}),
           "the plan of all_reduce/ring over 256 ranks");

@@ -134,5 +134,19 @@ TEST(Perftest, BandwidthAndLatencyRunsMakeTheSweepCalibrateFits) {
   EXPECT_THROW(perftest_sweep(read("ib_write_bw_a.txt"), read("ib_write_bw_a.txt"), {}), InvalidResults);
 }
 
+// Found by fuzz_perftest: a device named by digits made the sweep's device lookup throw a JSON type
+// error (exit 3). A device is a name, whatever its characters.
+TEST(Perftest, ADeviceNamedByDigitsIsStillAName) {
+  const PerftestLog bw = read_perftest(
+      "                    RDMA_Write BW Test\n"
+      " Dual-port       : OFF\t\tDevice         : 1234\n"
+      " #bytes     #iterations    BW peak[MiB/sec]    BW average[MiB/sec]   MsgRate[Mpps]\n"
+      " 65536      5000             11708.32            11701.30\t\t     0.187221\n",
+      "digits.txt");
+  EXPECT_EQ(bw.banner.at("device"), "1234");
+  const nlohmann::json j = perftest_sweep(bw, read("ib_write_lat_a.txt"), {});
+  EXPECT_EQ(j.at("run").at("device"), "1234");
+}
+
 }  // namespace
 }  // namespace fabtwin::results

@@ -112,8 +112,8 @@ TEST_F(ResultsCli, ImportSplitsSeriesAndReadsNcclTestsJson) {
 // ranks, and times within the printed digits.
 TEST_F(ResultsCli, SimPrintsNcclTestsTableThatImportsBackToItsRows) {
   const std::string json = path("sim.json");
-  const auto r = fabtwin({"sim", "-t", "rail:hosts=2,hosts_per_leaf=2,node=dgx-h100", "--algo", "nccl", "-b",
-                          "8", "-e", "1GiB", "-f", "32", "--json", json});
+  const auto r = fabtwin({"sim", "--topology", "rail:hosts=2,hosts_per_leaf=2,node=dgx-h100", "--algo",
+                          "nccl", "-b", "8", "-e", "1GiB", "-f", "32", "--json", json});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(
       r.out.find("#       size         count      type   redop    root     time   algbw   busbw  #wrong     "

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <optional>
 #include <ostream>
 #include <sstream>
@@ -45,6 +46,8 @@ struct RunArgs {
   std::string minbytes = "8";
   std::string maxbytes = "32MiB";
   std::uint64_t factor = 2;
+  std::string stepbytes;  // -i
+  int average = 1;        // -a
   int iters = 20;
   int warmup = 5;
   int check = 1;
@@ -66,18 +69,23 @@ struct RunArgs {
 };
 
 struct ModeResult {
-  Seconds time;  // mean over ranks of each rank's mean iteration time, as nccl-tests averages
+  Seconds time;  // each rank's mean iteration time, combined over ranks as -a says
   std::uint64_t wrong = 0;
   std::string first_wrong;
 };
 
-// Every rank contributes its time and error count; every rank gets the job's figures.
-ModeResult combine(verbs::Bootstrap& boot, const verbs::CollectiveMeasurement& m, const std::string& what) {
+constexpr const char* kAverageNames[] = {"of rank 0", "averaged over ranks", "the least over ranks",
+                                         "the most over ranks"};
+
+// Every rank contributes its time and error count; every rank gets the job's figures. The time is
+// rank 0's, the mean, the least or the most over ranks, as nccl-tests -a 0..3 combines them.
+ModeResult combine(verbs::Bootstrap& boot, const verbs::CollectiveMeasurement& m, const std::string& what,
+                   int average) {
   std::ostringstream mine;
   mine.precision(17);
   mine << m.mean_time.count() << " " << m.wrong << "\n" << m.first_wrong;
   ModeResult r;
-  double total = 0.0;
+  std::vector<double> times;
   for (const std::string& blob : boot.allgather(mine.str(), "the result exchange after " + what)) {
     std::istringstream in(blob);
     double t = 0.0;
@@ -86,11 +94,16 @@ ModeResult combine(verbs::Bootstrap& boot, const verbs::CollectiveMeasurement& m
     in.ignore(1);
     std::string first;
     std::getline(in, first);
-    total += t;
+    times.push_back(t);
     if (w > 0 && r.wrong == 0) r.first_wrong = first;
     r.wrong += w;
   }
-  r.time = Seconds(total / boot.world());
+  double time = times.front();
+  if (average == 1)
+    time = std::accumulate(times.begin(), times.end(), 0.0) / static_cast<double>(times.size());
+  if (average == 2) time = *std::min_element(times.begin(), times.end());
+  if (average == 3) time = *std::max_element(times.begin(), times.end());
+  r.time = Seconds(time);
   return r;
 }
 
@@ -233,7 +246,7 @@ void run_collective(const RunArgs& args, verbs::Bootstrap& boot, const verbs::Tr
   if (table) {
     out << "# fabtwin run: backend verbs, " << world << " ranks, " << coll::to_string(c) << " algorithm "
         << args.algo << ", " << counts.warmup << " warm-up, " << counts.timed << " timed and "
-        << counts.checked << " checked iterations per size\n";
+        << counts.checked << " checked iterations per size, time " << kAverageNames[args.average] << "\n";
     for (const std::string& l : ranks) out << l << "\n";
     out << "#\n";
     print_table_header(out);
@@ -249,8 +262,8 @@ void run_collective(const RunArgs& args, verbs::Bootstrap& boot, const verbs::Tr
       if (in_place ? !want_in : !want_out) continue;
       const std::string what =
           std::to_string(plan.size_bytes) + " B " + (in_place ? "in place" : "out of place");
-      const ModeResult r =
-          combine(boot, verbs::measure_collective(transport, plan, in_place, counts, args.seed), what);
+      const ModeResult r = combine(
+          boot, verbs::measure_collective(transport, plan, in_place, counts, args.seed), what, args.average);
       results::Timing t = results::timing_of(c, world, plan.size_bytes, r.time);
       t.correctness = counts.checked == 0 ? results::Correctness::not_checked
                       : r.wrong == 0      ? results::Correctness::pass
@@ -294,6 +307,7 @@ void run_collective(const RunArgs& args, verbs::Bootstrap& boot, const verbs::Tr
                  {"iterations", counts.timed},
                  {"warmup", counts.warmup},
                  {"checked", counts.checked},
+                 {"average", args.average},
                  {"mode", want_out && want_in ? "both"
                           : want_out          ? "out_of_place"
                                               : "in_place"},
@@ -311,16 +325,22 @@ std::vector<std::uint64_t> run_sizes(const RunArgs& args) {
   const Bytes maxbytes = parse_bytes_option("-e", args.maxbytes);
   auto sizes =
       size_sweep(minbytes.count() == 0 ? Bytes(std::min<std::uint64_t>(1, maxbytes.count())) : minbytes,
-                 maxbytes, args.factor);
+                 maxbytes, args.factor, args.stepbytes);
   if (minbytes.count() == 0 && maxbytes.count() > 0) sizes.insert(sizes.begin(), 0);
   return sizes;
 }
 
 void add_run_options(CLI::App& cmd, RunArgs& a) {
-  cmd.add_option("-a,--algo", a.algo, "algorithm (see `fabtwin sim --list`)")->capture_default_str();
+  cmd.add_option("--algo", a.algo, "algorithm (see `fabtwin sim --list`)")->capture_default_str();
+  cmd.add_option(
+         "-a,--average", a.average,
+         "the time of a size across ranks, as nccl-tests -a: 0 rank 0's, 1 the mean, 2 the least, 3 the most")
+      ->check(CLI::Range(0, 3))
+      ->capture_default_str();
   cmd.add_option("-b,--minbytes", a.minbytes, "smallest size")->capture_default_str();
   cmd.add_option("-e,--maxbytes", a.maxbytes, "largest size")->capture_default_str();
   cmd.add_option("-f,--stepfactor", a.factor, "size multiplier between rows")->capture_default_str();
+  cmd.add_option("-i,--stepbytes", a.stepbytes, "add this to the size between rows instead of -f");
   cmd.add_option("-n,--iters", a.iters, "timed iterations per size")
       ->check(CLI::Range(0, 1 << 24))
       ->capture_default_str();
@@ -359,12 +379,33 @@ void add_run_options(CLI::App& cmd, RunArgs& a) {
       "--token", a.token,
       "what proves a rank belongs to this job (default: FABTWIN_TOKEN, else the Slurm, PMIx or Open MPI "
       "job id)");
-  cmd.add_option("--timeout", a.timeout, "longest wait for a peer or a completion")->capture_default_str();
+  cmd.add_option("-T,--timeout", a.timeout,
+                 "longest wait for a peer or a completion (a bare number is seconds)")
+      ->capture_default_str();
   cmd.add_option("--ranks-per-host", a.ranks_per_host,
                  "group ranks into hosts of this size for hierarchical (default: by host name)")
       ->check(CLI::Range(1, 1 << 24));
   cmd.add_option("--seed", a.seed, "seed of the checked input data")->capture_default_str();
-  cmd.add_option("--json", a.json, "write the rows as JSON to FILE (- for standard output)");
+  cmd.add_option("-J,--json", a.json, "write the rows as JSON to FILE (- for standard output)");
+  refuse_nccl_tests_letters(
+      cmd, {{"-t", "threads per process: fabtwin run is one process per rank (mpirun -np N, srun -n N)"},
+            {"-g", "GPUs per thread: fabtwin run is one process per rank (mpirun -np N, srun -n N)"},
+            {"-m", "operations aggregated per iteration: each iteration is one collective"},
+            {"-N", "repeats of the sweep: run the command again"},
+            {"-p", "parallel init: there is no communicator to initialise"},
+            {"-z", "blocking collectives: every iteration already ends in its completions"},
+            {"-y", "the NULL stream: there are no CUDA streams (host memory)"},
+            {"-G", "CUDA graph launches: there is no GPU"},
+            {"-C", "CPU time: the time is the host's wall clock already"},
+            {"-R", "buffer registration: the buffer is always registered with the NIC"},
+            {"-x", "NCCL's CTA policy: there are no CTAs"},
+            {"-D", "device-API kernels: there are no kernels"},
+            {"-V", "device-API CTA count: there are no kernels"},
+            {"-S", "timestamps: not printed"},
+            {"-M", "memory report: not printed"},
+            {"-u", "misaligned buffers: not supported"},
+            {"-I", "per-iteration timing: not measured yet"},
+            {"-K", "per-iteration skip: not measured yet"}});
 }
 
 void run_command(const RunArgs& args, std::ostream& out, std::ostream& err, int& exit_code) {

@@ -82,7 +82,7 @@ void run_sim(CLI::App& cmd, const SimArgs& a, std::ostream& out, std::ostream& e
     print_catalog(out);
     return;
   }
-  refuse_overwriting_inputs({{"-t", a.topology}, {"--calibration", a.calibration}},
+  refuse_overwriting_inputs({{"--topology", a.topology}, {"--calibration", a.calibration}},
                             {{"--json", a.json}, {"--trace", a.trace}});
   experiment::Scenario s = make_scenario(cmd, a, err);
   const std::int32_t ranks = experiment::resolve_ranks(a.ranks, &s.topology, 0);

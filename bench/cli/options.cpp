@@ -37,21 +37,45 @@ Seconds parse_duration_option(const std::string& option, const std::string& text
   return with_option_name(option, [&] { return parse_duration(text); });
 }
 
-std::vector<std::uint64_t> size_sweep(Bytes begin, Bytes end, std::uint64_t factor) {
+std::vector<std::uint64_t> size_sweep(Bytes begin, Bytes end, std::uint64_t factor,
+                                      const std::string& stepbytes) {
   if (end < begin) {
     throw std::invalid_argument("-e/--maxbytes (" + format_bytes(end) + ") is smaller than -b/--minbytes (" +
                                 format_bytes(begin) + ")");
   }
-  if (factor < 2)
+  std::uint64_t step = 0;
+  if (!stepbytes.empty()) {
+    step = parse_bytes_option("-i/--stepbytes", stepbytes).count();
+    if (step == 0) throw std::invalid_argument("-i/--stepbytes must be at least 1 byte");
+    const std::uint64_t rows = (end.count() - begin.count()) / step + 1;
+    if (rows > kMaxSizes) {
+      throw std::invalid_argument("-i/--stepbytes " + stepbytes + " makes " + std::to_string(rows) +
+                                  " sizes from -b to -e; at most " + std::to_string(kMaxSizes) +
+                                  " (a larger -i, or -f for a geometric sweep)");
+    }
+  } else if (factor < 2) {
     throw std::invalid_argument("-f/--stepfactor must be at least 2, got " + std::to_string(factor));
+  }
   std::vector<std::uint64_t> sizes;
   std::uint64_t s = begin.count();
   while (true) {
     sizes.push_back(s);
-    if (s == 0 || s > end.count() / factor) break;
-    s *= factor;
+    if (step > 0 ? end.count() - s < step : (s == 0 || s > end.count() / factor)) break;
+    s = step > 0 ? s + step : s * factor;
   }
   return sizes;
+}
+
+void refuse_nccl_tests_letters(CLI::App& cmd, const std::vector<RefusedLetter>& letters) {
+  for (const RefusedLetter& l : letters) {
+    const std::string letter = l.letter;
+    const std::string why = l.why;
+    cmd.add_option_function<std::string>(
+           letter,
+           [letter, why](const std::string&) { throw CLI::ValidationError(letter, "nccl-tests' " + why); },
+           std::string("nccl-tests' ") + l.why)
+        ->group("nccl-tests letters without a meaning here");
+  }
 }
 
 void add_collective_options(CLI::App& cmd, CollectiveOptions& o) {

@@ -21,8 +21,19 @@ Bytes parse_bytes_option(const std::string& option, const std::string& text);
 BitsPerSecond parse_rate_option(const std::string& option, const std::string& text);
 Seconds parse_duration_option(const std::string& option, const std::string& text);
 
-// nccl-tests' sweep: begin, begin*factor, ... up to end inclusive.
-std::vector<std::uint64_t> size_sweep(Bytes begin, Bytes end, std::uint64_t factor);
+// nccl-tests' sweep: begin, begin*factor, ... up to end inclusive; with `stepbytes` (-i) given,
+// begin, begin+step, ... instead. Bounded: a sweep of over kMaxSizes rows is refused.
+inline constexpr std::uint64_t kMaxSizes = 100000;
+std::vector<std::uint64_t> size_sweep(Bytes begin, Bytes end, std::uint64_t factor,
+                                      const std::string& stepbytes = "");
+
+// The letters nccl-tests defines that mean nothing in this subcommand, each taken (so that a pasted
+// nccl-tests command line is not silently misread) and refused with what fabtwin offers instead.
+struct RefusedLetter {
+  const char* letter;  // "-t"
+  const char* why;     // "threads per process: ..."
+};
+void refuse_nccl_tests_letters(CLI::App& cmd, const std::vector<RefusedLetter>& letters);
 
 struct CollectiveOptions {
   std::string collective = "all_reduce";

@@ -140,24 +140,25 @@ SimArgs::SimArgs() : topology(topo::kDefaultTopologySpec) {
 }
 
 void add_sim_options(CLI::App& cmd, SimArgs& a) {
-  cmd.add_option("-t,--topology", a.topology, "fabric (preset or .json)")->capture_default_str();
+  cmd.add_option("--topology", a.topology, "fabric (preset or .json)")->capture_default_str();
   cmd.add_option(
-         "-a,--algo", a.algo,
+         "--algo", a.algo,
          "algorithm (case-insensitive; NCCL_ALGO's Ring is nccl-ring), auto for the fastest per size, "
          "or nccl for NCCL's tuner")
       ->capture_default_str();
-  cmd.add_option("-n,--ranks", a.ranks, "ranks (default: every rank the topology places)")
+  cmd.add_option("--ranks", a.ranks, "ranks (default: every rank the topology places)")
       ->check(CLI::Range(1, std::numeric_limits<std::int32_t>::max()));
   cmd.add_option("-b,--minbytes", a.minbytes, "smallest size")->capture_default_str();
   cmd.add_option("-e,--maxbytes", a.maxbytes, "largest size")->capture_default_str();
   cmd.add_option("-f,--stepfactor", a.factor, "multiply the size by this between rows")
       ->capture_default_str();
+  cmd.add_option("-i,--stepbytes", a.stepbytes, "add this to the size between rows instead of -f");
   cmd.add_option("--backend", a.backend, "analytic (alpha-beta model) or packet (ns-3 packet simulation)")
       ->check(CLI::IsMember({"analytic", "packet"}))
       ->capture_default_str();
   add_packet_options(cmd, a);
   cmd.add_option("--seed", a.seed, "ECMP hash seed")->capture_default_str();
-  cmd.add_option("--json", a.json, "write the rows as JSON to FILE (- for standard output)");
+  cmd.add_option("-J,--json", a.json, "write the rows as JSON to FILE (- for standard output)");
   cmd.add_option("--trace", a.trace, "write the per-step trace of the largest size as CSV");
   cmd.add_option("--per-message", a.per_message, "endpoint cost per message (alpha)")->capture_default_str();
   cmd.add_option("--reduce-bw", a.reduce_rate, "reduction throughput per rank (gamma)")
@@ -166,6 +167,31 @@ void add_sim_options(CLI::App& cmd, SimArgs& a) {
                  "calib.json from fabtwin calibrate: fitted NIC links, per-message");
   cmd.add_flag("--list", a.list, "list the algorithms and exit");
   add_collective_options(cmd, a.coll);
+  refuse_nccl_tests_letters(
+      cmd,
+      {{"-t", "threads per process: sim runs no processes; the rank count is --ranks, the fabric --topology"},
+       {"-g", "GPUs per thread: the rank count is --ranks"},
+       {"-n", "timed iterations: sim predicts one call (fabtwin run -n times iterations); ranks are --ranks"},
+       {"-w", "warm-up iterations: a model has nothing to warm up"},
+       {"-m", "operations aggregated per iteration: sim predicts one call"},
+       {"-N", "repeats of the sweep: a prediction repeats exactly"},
+       {"-p", "parallel init: initialisation is not modelled"},
+       {"-c", "checked iterations: sim moves no data to check (fabtwin run -c does)"},
+       {"-z", "blocking collectives: each call is predicted on its own"},
+       {"-y", "the NULL stream: streams are not modelled"},
+       {"-T", "timeout: a prediction does not hang; --max-memory bounds it"},
+       {"-G", "CUDA graph launches: not modelled"},
+       {"-C", "CPU time: not modelled"},
+       {"-a", "how times combine across ranks (fabtwin run -a); the algorithm is --algo"},
+       {"-R", "buffer registration: not modelled"},
+       {"-x", "NCCL's CTA policy: not modelled"},
+       {"-D", "device-API kernels: not modelled"},
+       {"-V", "device-API CTA count: not modelled"},
+       {"-S", "timestamps: a prediction has no time of day"},
+       {"-M", "memory report: not modelled"},
+       {"-u", "misaligned buffers: not modelled"},
+       {"-I", "per-iteration timing: a prediction has one time"},
+       {"-K", "per-iteration skip: a prediction has one time"}});
 }
 
 experiment::Scenario make_scenario(const CLI::App& cmd, const SimArgs& a, std::ostream& err) {
@@ -175,7 +201,7 @@ experiment::Scenario make_scenario(const CLI::App& cmd, const SimArgs& a, std::o
   s.algorithm = experiment::canonical_algorithm(a.algo);
   s.ranks = a.ranks;
   s.sizes = size_sweep(parse_bytes_option("-b/--minbytes", a.minbytes),
-                       parse_bytes_option("-e/--maxbytes", a.maxbytes), a.factor);
+                       parse_bytes_option("-e/--maxbytes", a.maxbytes), a.factor, a.stepbytes);
   s.backend = experiment::backend_from_string(a.backend);
   s.seed = a.seed;
   s.endpoint.per_message = parse_duration_option("--per-message", a.per_message);

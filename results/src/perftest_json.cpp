@@ -54,7 +54,10 @@ PerftestLog read_perftest_json(const std::string& text, const std::string& origi
        {std::pair{"Device", "device"}, std::pair{"Number_of_qps", "qps"},
         std::pair{"Connection_type", "connection"}, std::pair{"Mtu", "mtu"},
         std::pair{"Link_type", "link_type"}, std::pair{"Transport_type", "transport"}}) {
-    if (const auto f = info.find(key)) log.banner[name] = f->json();
+    // Kept only when of the type perftest writes: a device is a name, an MTU a number.
+    const auto f = info.find(key);
+    const bool numeric = std::string(name) == "qps" || std::string(name) == "mtu";
+    if (f && (numeric ? f->json().is_number_unsigned() : f->json().is_string())) log.banner[name] = f->json();
   }
   const Field results = root.at("results");
   PerftestRow r;

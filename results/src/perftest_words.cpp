@@ -184,11 +184,11 @@ void banner_facts(const std::string& line, nlohmann::json& banner) {
     if (value.empty()) continue;
     std::string text = value.front();
     if (text.size() > 3 && text.compare(text.size() - 3, 3, "[B]") == 0) text.resize(text.size() - 3);
-    if (const auto n = nccl_words::whole_number(text)) {
-      banner[name] = *n;
-    } else {
-      banner[name] = text;
-    }
+    const bool numeric =
+        name == "qps" || name == "mtu" || name == "tx_depth" || name == "gid_index" || name == "max_inline";
+    const auto n = nccl_words::whole_number(text);
+    if (numeric && n) banner[name] = *n;
+    if (!numeric) banner[name] = text;
   }
 }
 
