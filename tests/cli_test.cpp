@@ -1,6 +1,7 @@
 // The command line as a user drives it: output they read, JSON they parse, exit codes CI checks.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -152,6 +153,11 @@ TEST(Cli, NcclTestsLettersMeanWhatTheyMeanThereOrAreRefused) {
   const auto rows = nlohmann::json::parse(r.out).at("rows");
   ASSERT_EQ(rows.size(), 4u);  // 1, 2, 3, 4 KiB
   EXPECT_EQ(rows[2].at("size_bytes"), 3072);
+  r = fabtwin({"sim", "--topology", "fat-tree:k=4", "-b", "1KiB", "-e", "2KiB", "--csv", "-"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("backend,collective,", 0), 0u) << r.out;  // the CSV alone, no table
+  // The header and a row per size: a prediction's rows claim no in-place timing (the table repeats it).
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3);
   r = fabtwin({"sim", "--topology", "fat-tree:k=4", "-n", "20"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("-n: nccl-tests' timed iterations"), std::string::npos) << r.err;

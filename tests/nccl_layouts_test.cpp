@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "fabtwin/results/csv.hpp"
 #include "fabtwin/results/nccl_tests.hpp"
 
 namespace fabtwin::results {
@@ -197,6 +198,26 @@ TEST(NcclLayouts, SeveralTypesSplitIntoOneFilePerSeries) {
     return std::string();
   }();
   EXPECT_NE(e.find("--split"), std::string::npos) << e;
+}
+
+TEST(NcclLayouts, CsvHasOneRowPerSizeAndPlacement) {
+  const std::string csv = to_csv(import_log("all_reduce_perf_2.19.6_timestamps_per_iteration.log"));
+  std::istringstream in(csv);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  ASSERT_EQ(lines.size(), 7u);  // the header, then 3 sizes x 2 placements
+  EXPECT_EQ(lines[0],
+            "backend,collective,algorithm,ranks,dtype,op,root,size_bytes,count,placement,time_s,algbw_gbps,"
+            "busbw_gbps,correctness,wrong,protocol,channels");
+  // 1 MiB in 40 us: 26.2144 GB/s, x 2 x 15/16 = 49.152 GB/s.
+  EXPECT_EQ(
+      lines[1],
+      "nccl-tests,all_reduce,nccl,16,float,sum,-1,1048576,262144,out_of_place,4e-05,26.2144,49.152,pass,0,,");
+  EXPECT_NE(lines[2].find(",in_place,4.04e-05,"), std::string::npos) << lines[2];
+  // rccl-tests -O 0: the one timing a row has is in place.
+  const std::string rccl = to_csv(import_log("rccl_tests_in_place_algo_columns.log"));
+  EXPECT_NE(rccl.find(",in_place,3e-05,"), std::string::npos) << rccl;
+  EXPECT_NE(rccl.find(",LL128,16\n"), std::string::npos) << rccl;
 }
 
 }  // namespace

@@ -17,6 +17,7 @@ struct ImportArgs {
   std::string output;
   results::NcclImportOptions options;
   bool split = false;
+  std::string csv;
 };
 
 // "run.json" and "float.sum" make "run.float.sum.json".
@@ -77,10 +78,14 @@ void add_import_command(CLI::App& app, std::ostream& out, int& exit_code) {
       ->check(CLI::Range(1, 1 << 24));
   cmd->add_flag("--allow-partial", args->options.allow_partial,
                 "import the rows of a log that ends before nccl-tests' summary");
+  cmd->add_option("--csv", args->csv,
+                  "also write one CSV row per size and placement (- for standard output)");
   cmd->add_flag("--split", args->split,
                 "write one file per type, reduction and root of a -d all / -o all / -r -1 log, named "
                 "OUTPUT.float.sum.json and so on");
   cmd->callback([args, &out, &exit_code] {
+    if (args->split && !args->csv.empty())
+      throw std::invalid_argument("--csv writes one file: not with --split");
     if (args->split && args->output == "-") {
       throw std::invalid_argument("--split writes one file per series: give -o a file name, not -");
     }
@@ -89,7 +94,7 @@ void add_import_command(CLI::App& app, std::ostream& out, int& exit_code) {
       const results::ResultFile f =
           results::import_nccl_tests_file(args->log, args->options, provenance(nullptr));
       write_json_output(args->output, results::to_json(f), out);
-      if (args->output != "-") report(out, *args, f, args->output);
+      if (args->output != "-" && args->csv != "-") report(out, *args, f, args->output);
       exit_code = 0;
       return;
     }

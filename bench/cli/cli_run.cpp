@@ -16,6 +16,7 @@
 #include "cli.hpp"
 #include "fabtwin/coll/algorithms.hpp"
 #include "fabtwin/coll/metrics.hpp"
+#include "fabtwin/files.hpp"
 #include "fabtwin/results/rows.hpp"
 #include "fabtwin/verbs/bench.hpp"
 #include "fabtwin/verbs/bootstrap.hpp"
@@ -65,6 +66,7 @@ struct RunArgs {
   std::int32_t ranks_per_host = 0;
   std::uint64_t seed = 0;
   std::string json;
+  std::string csv;
   CollectiveOptions coll;
 };
 
@@ -241,7 +243,7 @@ void run_collective(const RunArgs& args, verbs::Bootstrap& boot, const verbs::Tr
   verbs::Transport transport(boot, topt, buffer, peers);
 
   const bool leader = rank == 0;
-  const bool table = leader && args.json != "-";
+  const bool table = leader && args.json != "-" && args.csv != "-";
   const auto ranks = rank_lines(transport, peers.size());
   if (table) {
     out << "# fabtwin run: backend verbs, " << world << " ranks, " << coll::to_string(c) << " algorithm "
@@ -290,7 +292,7 @@ void run_collective(const RunArgs& args, verbs::Bootstrap& boot, const verbs::Tr
     print_table_footer(out, total_wrong, totals.average());
     if (!first_wrong.empty()) out << "# first wrong element: " << first_wrong << "\n";
   }
-  if (leader && !args.json.empty()) {
+  if (leader && (!args.json.empty() || !args.csv.empty())) {
     const auto& a = transport.address();
     file.provenance = provenance(nullptr);
     file.provenance["device"] = a.device;
@@ -312,7 +314,8 @@ void run_collective(const RunArgs& args, verbs::Bootstrap& boot, const verbs::Tr
                           : want_out          ? "out_of_place"
                                               : "in_place"},
                  {"wrong", total_wrong}}};
-    write_json_output(args.json, results::to_json(file), out);
+    if (!args.json.empty()) write_json_output(args.json, results::to_json(file), out);
+    write_csv_output(args.csv, file, out);
   }
   boot.barrier("the final barrier");
   exit_code = total_wrong == 0 ? 0 : 1;
@@ -387,6 +390,7 @@ void add_run_options(CLI::App& cmd, RunArgs& a) {
       ->check(CLI::Range(1, 1 << 24));
   cmd.add_option("--seed", a.seed, "seed of the checked input data")->capture_default_str();
   cmd.add_option("-J,--json", a.json, "write the rows as JSON to FILE (- for standard output)");
+  cmd.add_option("--csv", a.csv, "write one CSV row per size and placement to FILE (- for standard output)");
   refuse_nccl_tests_letters(
       cmd, {{"-t", "threads per process: fabtwin run is one process per rank (mpirun -np N, srun -n N)"},
             {"-g", "GPUs per thread: fabtwin run is one process per rank (mpirun -np N, srun -n N)"},
@@ -409,6 +413,11 @@ void add_run_options(CLI::App& cmd, RunArgs& a) {
 }
 
 void run_command(const RunArgs& args, std::ostream& out, std::ostream& err, int& exit_code) {
+  refuse_overwriting_inputs({}, {{"--json", args.json}, {"--csv", args.csv}});
+  if (args.json == "-" && args.csv == "-")
+    throw std::invalid_argument("--json - and --csv -: only one can go to standard output");
+  if (args.p2p && !args.csv.empty())
+    throw std::invalid_argument("--csv writes collective rows: --p2p has --json");
   const Seconds timeout = parse_duration_option("--timeout", args.timeout);
   if (timeout.count() <= 0) throw std::invalid_argument("--timeout must be positive");
   const auto sizes = run_sizes(args);

@@ -83,11 +83,13 @@ void run_sim(CLI::App& cmd, const SimArgs& a, std::ostream& out, std::ostream& e
     return;
   }
   refuse_overwriting_inputs({{"--topology", a.topology}, {"--calibration", a.calibration}},
-                            {{"--json", a.json}, {"--trace", a.trace}});
+                            {{"--json", a.json}, {"--trace", a.trace}, {"--csv", a.csv}});
+  if (a.json == "-" && a.csv == "-")
+    throw std::invalid_argument("--json - and --csv -: only one can go to standard output");
   experiment::Scenario s = make_scenario(cmd, a, err);
   const std::int32_t ranks = experiment::resolve_ranks(a.ranks, &s.topology, 0);
   check_scenario(s, a, ranks);
-  const bool table = a.json != "-";
+  const bool table = a.json != "-" && a.csv != "-";
   if (table) print_header(out, s, ranks);
   experiment::Hooks hooks;
   TableTotals totals;
@@ -104,6 +106,7 @@ void run_sim(CLI::App& cmd, const SimArgs& a, std::ostream& out, std::ostream& e
   if (table && o.last) print_size_report(out, *o.last, s.topology);
   if (!a.trace.empty() && o.last) write_trace(a.trace, o.last->run);
   if (!a.json.empty()) write_json_output(a.json, results::to_json(o.results), out);
+  write_csv_output(a.csv, o.results, out);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "fabtwin/coll/nccl.hpp"
 #include "fabtwin/files.hpp"
+#include "fabtwin/results/csv.hpp"
 
 namespace fabtwin::cli {
 
@@ -138,6 +139,15 @@ void write_json_output(const std::string& path, const nlohmann::json& j, std::os
     return;
   }
   write_file_atomically(path, dump_json(j, 2) + "\n");
+}
+
+void write_csv_output(const std::string& path, const results::ResultFile& f, std::ostream& out) {
+  if (path.empty()) return;
+  if (path == "-") {
+    out << results::to_csv(f);
+    return;
+  }
+  write_file_atomically(path, results::to_csv(f));
 }
 
 }  // namespace fabtwin::cli

@@ -8,6 +8,7 @@
 
 #include "fabtwin/coll/algorithms.hpp"
 #include "fabtwin/experiment/report.hpp"
+#include "fabtwin/results/results.hpp"
 #include "fabtwin/topo/topology.hpp"
 #include "fabtwin/units.hpp"
 
@@ -51,6 +52,8 @@ coll::AlgoOptions to_algo_options(const CollectiveOptions& o);
 
 // Writes `j` to FILE, or to standard output for "-".
 void write_json_output(const std::string& path, const nlohmann::json& j, std::ostream& out);
+// --csv FILE: nothing when empty, standard output for "-".
+void write_csv_output(const std::string& path, const results::ResultFile& f, std::ostream& out);
 
 // Provenance every result carries: versions, revision, host and topology.
 using experiment::provenance;

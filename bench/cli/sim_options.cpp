@@ -159,6 +159,7 @@ void add_sim_options(CLI::App& cmd, SimArgs& a) {
   add_packet_options(cmd, a);
   cmd.add_option("--seed", a.seed, "ECMP hash seed")->capture_default_str();
   cmd.add_option("-J,--json", a.json, "write the rows as JSON to FILE (- for standard output)");
+  cmd.add_option("--csv", a.csv, "write one CSV row per size and placement to FILE (- for standard output)");
   cmd.add_option("--trace", a.trace, "write the per-step trace of the largest size as CSV");
   cmd.add_option("--per-message", a.per_message, "endpoint cost per message (alpha)")->capture_default_str();
   cmd.add_option("--reduce-bw", a.reduce_rate, "reduction throughput per rank (gamma)")

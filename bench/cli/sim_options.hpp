@@ -25,6 +25,7 @@ struct SimArgs {
   std::string maxbytes = "128MiB";
   std::uint64_t factor = 2;
   std::string stepbytes;  // -i: additive steps instead of -f
+  std::string csv;
   std::string backend = "analytic";
   std::uint64_t seed = 0;
   std::string json;

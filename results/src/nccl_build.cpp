@@ -144,6 +144,7 @@ Row Builder::row(const ParsedRow& r, const ResultFile& f, coll::Collective c, st
   const ParsedTiming& first = out ? r.out_of_place : r.in_place;
   row.timing = checked_timing(origin_, r, first, c, ranks, out ? "out-of-place" : "in-place");
   add_half_extras(row.extra, first, "");
+  if (!out) row.extra["placement"] = "in_place";
   if (out && r.in_place.present) {
     row.in_place = checked_timing(origin_, r, r.in_place, c, ranks, "in-place");
     add_half_extras(row.extra, r.in_place, "in_place_");
