@@ -158,6 +158,15 @@ TEST(Cli, NcclTestsLettersMeanWhatTheyMeanThereOrAreRefused) {
   EXPECT_EQ(r.out.rfind("backend,collective,", 0), 0u) << r.out;  // the CSV alone, no table
   // The header and a row per size: a prediction's rows claim no in-place timing (the table repeats it).
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3);
+  // -d all -o all: every type, within it every reduction, as nccl-tests sweeps (6 x 4 series x 2 sizes).
+  r = fabtwin({"sim", "--topology", "fat-tree:k=4", "-b", "1KiB", "-e", "2KiB", "-d", "all", "-o", "all",
+               "--csv", "-"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1 + 6 * 4 * 2);
+  EXPECT_NE(r.out.find(",bfloat16,min,-1,2048,"), std::string::npos) << r.out;
+  r = fabtwin({"sim", "--topology", "fat-tree:k=4", "-d", "all", "--json", "-"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("use --csv"), std::string::npos) << r.err;
   r = fabtwin({"sim", "--topology", "fat-tree:k=4", "-n", "20"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("-n: nccl-tests' timed iterations"), std::string::npos) << r.err;

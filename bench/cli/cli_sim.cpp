@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
 
 #include "cli.hpp"
@@ -11,6 +12,7 @@
 #include "fabtwin/experiment/strategy.hpp"
 #include "fabtwin/files.hpp"
 #include "fabtwin/results/calibration.hpp"
+#include "fabtwin/results/csv.hpp"
 #include "fabtwin/topo/generators.hpp"
 #include "options.hpp"
 #include "sim_options.hpp"
@@ -84,9 +86,18 @@ void run_sim(CLI::App& cmd, const SimArgs& a, std::ostream& out, std::ostream& e
   }
   refuse_overwriting_inputs({{"--topology", a.topology}, {"--calibration", a.calibration}},
                             {{"--json", a.json}, {"--trace", a.trace}, {"--csv", a.csv}});
-  if (a.json == "-" && a.csv == "-")
+  if (a.json == "-" && a.csv == "-") {
     throw std::invalid_argument("--json - and --csv -: only one can go to standard output");
-  experiment::Scenario s = make_scenario(cmd, a, err);
+  }
+  const std::vector<CollectiveOptions> series = expand_all(a.coll);
+  if (series.size() > 1 && (!a.json.empty() || !a.trace.empty())) {
+    throw std::invalid_argument(
+        "-d all / -o all run " + std::to_string(series.size()) +
+        " series, and a results file or trace holds one: use --csv, or one -d and -o");
+  }
+  SimArgs first = a;
+  first.coll = series.front();
+  experiment::Scenario s = make_scenario(cmd, first, err);
   const std::int32_t ranks = experiment::resolve_ranks(a.ranks, &s.topology, 0);
   check_scenario(s, a, ranks);
   const bool table = a.json != "-" && a.csv != "-";
@@ -101,12 +112,20 @@ void run_sim(CLI::App& cmd, const SimArgs& a, std::ostream& out, std::ostream& e
     print_table_row(out, both);
     totals.add(both);
   };
-  const experiment::Outcome o = experiment::run(s, hooks);
+  std::string csv;
+  std::optional<experiment::Outcome> last;
+  for (const CollectiveOptions& one : series) {
+    s.options = to_algo_options(one);
+    last = experiment::run(s, hooks);
+    const std::string part = results::to_csv(last->results);
+    csv += csv.empty() ? part : part.substr(part.find('\n') + 1);
+  }
   if (table) print_table_footer(out, totals.wrong, totals.average());
-  if (table && o.last) print_size_report(out, *o.last, s.topology);
-  if (!a.trace.empty() && o.last) write_trace(a.trace, o.last->run);
-  if (!a.json.empty()) write_json_output(a.json, results::to_json(o.results), out);
-  write_csv_output(a.csv, o.results, out);
+  if (table && last->last) print_size_report(out, *last->last, s.topology);
+  if (!a.trace.empty() && last->last) write_trace(a.trace, last->last->run);
+  if (!a.json.empty()) write_json_output(a.json, results::to_json(last->results), out);
+  if (a.csv == "-") out << csv;
+  if (!a.csv.empty() && a.csv != "-") write_file_atomically(a.csv, csv);
 }
 
 }  // namespace

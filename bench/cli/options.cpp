@@ -79,6 +79,24 @@ void refuse_nccl_tests_letters(CLI::App& cmd, const std::vector<RefusedLetter>& 
   }
 }
 
+std::vector<CollectiveOptions> expand_all(const CollectiveOptions& o) {
+  const bool reduces = coll::has_reduction(parse_collective(o.collective));
+  std::vector<std::string> types = {o.dtype};
+  std::vector<std::string> ops = {reduces ? o.op : std::string("sum")};
+  if (o.dtype == "all") types = {"int32", "int64", "half", "float", "double", "bfloat16"};
+  if (o.op == "all" && reduces) ops = {"sum", "prod", "max", "min"};
+  std::vector<CollectiveOptions> out;
+  for (const auto& t : types) {
+    for (const auto& op : ops) {
+      CollectiveOptions one = o;
+      one.dtype = t;
+      one.op = op;
+      out.push_back(one);
+    }
+  }
+  return out;
+}
+
 void add_collective_options(CLI::App& cmd, CollectiveOptions& o) {
   cmd.add_option("--collective", o.collective,
                  "all_reduce, reduce_scatter, all_gather, broadcast, reduce or all_to_all")

@@ -47,6 +47,10 @@ struct CollectiveOptions {
 };
 
 void add_collective_options(CLI::App& cmd, CollectiveOptions& o);
+// `-d all` and `-o all` as nccl-tests sweeps them: every type, then within it every reduction, in
+// nccl-tests' order (of the types and operations fabtwin models). A collective without a reduction
+// runs once per type. Without "all", `o` alone.
+std::vector<CollectiveOptions> expand_all(const CollectiveOptions& o);
 coll::Collective parse_collective(const std::string& text);
 coll::AlgoOptions to_algo_options(const CollectiveOptions& o);
 
