@@ -2,10 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cli_harness.hpp"
+#include "iteration_stats.hpp"
 
 namespace fabtwin::cli {
 namespace {
@@ -180,6 +182,20 @@ TEST(Cli, NcclTestsLettersMeanWhatTheyMeanThereOrAreRefused) {
   r = fabtwin({"sim", "--topology", "fat-tree:k=4", "-b", "1", "-e", "1GiB", "-i", "1"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("makes 1073741824 sizes"), std::string::npos) << r.err;
+}
+
+// run -I: per iteration the slowest rank, then nccl-tests' summary. Worked by hand: the slowest of
+// {1,2,3,4} and {2,1,5,1} us is {2,2,5,4}; skipping one leaves {2,5,4}: min 2, max 5, p99 (nearest
+// rank, index min(2, (3*99+99)/100-1) = 2) 5, mean 11/3, population variance (25+16+1)/27 = 14/9, cv 34.01%.
+TEST(Cli, PerIterationStatisticsAsNcclTestsComputesThem) {
+  const auto s = per_iteration_stats({{1e-6, 2e-6, 3e-6, 4e-6}, {2e-6, 1e-6, 5e-6, 1e-6}}, 1);
+  EXPECT_NEAR(s.at("min_us").get<double>(), 2.0, 1e-9);
+  EXPECT_NEAR(s.at("max_us").get<double>(), 5.0, 1e-9);
+  EXPECT_NEAR(s.at("p99_us").get<double>(), 5.0, 1e-9);
+  EXPECT_NEAR(s.at("cv_pct").get<double>(), 100.0 * std::sqrt(14.0 / 9.0) / (11.0 / 3.0), 1e-9);
+  EXPECT_NEAR(s.at("cv_pct").get<double>(), 34.01, 0.01);
+  EXPECT_EQ(s.at("skipped_iterations"), 1);
+  EXPECT_THROW(per_iteration_stats({{1e-6}}, 1), std::invalid_argument);
 }
 
 TEST(Cli, PlansTooLargeToHoldAreRefusedUpFront) {

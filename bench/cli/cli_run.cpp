@@ -22,6 +22,7 @@
 #include "fabtwin/verbs/bootstrap.hpp"
 #include "fabtwin/verbs/transport.hpp"
 #include "options.hpp"
+#include "run_exchange.hpp"
 #include "table.hpp"
 
 namespace fabtwin::cli {
@@ -49,6 +50,8 @@ struct RunArgs {
   std::uint64_t factor = 2;
   std::string stepbytes;  // -i
   int average = 1;        // -a
+  int per_iteration = 0;  // -I
+  int per_iter_skip = 0;  // -K
   int iters = 20;
   int warmup = 5;
   int check = 1;
@@ -69,45 +72,6 @@ struct RunArgs {
   std::string csv;
   CollectiveOptions coll;
 };
-
-struct ModeResult {
-  Seconds time;  // each rank's mean iteration time, combined over ranks as -a says
-  std::uint64_t wrong = 0;
-  std::string first_wrong;
-};
-
-constexpr const char* kAverageNames[] = {"of rank 0", "averaged over ranks", "the least over ranks",
-                                         "the most over ranks"};
-
-// Every rank contributes its time and error count; every rank gets the job's figures. The time is
-// rank 0's, the mean, the least or the most over ranks, as nccl-tests -a 0..3 combines them.
-ModeResult combine(verbs::Bootstrap& boot, const verbs::CollectiveMeasurement& m, const std::string& what,
-                   int average) {
-  std::ostringstream mine;
-  mine.precision(17);
-  mine << m.mean_time.count() << " " << m.wrong << "\n" << m.first_wrong;
-  ModeResult r;
-  std::vector<double> times;
-  for (const std::string& blob : boot.allgather(mine.str(), "the result exchange after " + what)) {
-    std::istringstream in(blob);
-    double t = 0.0;
-    std::uint64_t w = 0;
-    in >> t >> w;
-    in.ignore(1);
-    std::string first;
-    std::getline(in, first);
-    times.push_back(t);
-    if (w > 0 && r.wrong == 0) r.first_wrong = first;
-    r.wrong += w;
-  }
-  double time = times.front();
-  if (average == 1)
-    time = std::accumulate(times.begin(), times.end(), 0.0) / static_cast<double>(times.size());
-  if (average == 2) time = *std::min_element(times.begin(), times.end());
-  if (average == 3) time = *std::max_element(times.begin(), times.end());
-  r.time = Seconds(time);
-  return r;
-}
 
 coll::Group group_from_hosts(verbs::Bootstrap& boot, std::int32_t ranks_per_host) {
   if (ranks_per_host > 0) {
@@ -251,7 +215,12 @@ void run_collective(const RunArgs& args, verbs::Bootstrap& boot, const verbs::Tr
         << counts.checked << " checked iterations per size, time " << kAverageNames[args.average] << "\n";
     for (const std::string& l : ranks) out << l << "\n";
     out << "#\n";
-    print_table_header(out);
+    if (args.per_iteration) {
+      out << "# Per-Iteration Report: host wall-clock timing; i_* uses the slowest rank of each iteration";
+      if (args.per_iter_skip > 0) out << "; summary skips first " << args.per_iter_skip << " iterations";
+      out << "\n";
+    }
+    print_table_header(out, args.per_iteration != 0);
     out << std::flush;
   }
   results::ResultFile file;
@@ -260,12 +229,15 @@ void run_collective(const RunArgs& args, verbs::Bootstrap& boot, const verbs::Tr
   for (const coll::Plan& plan : plans) {
     // Out of place, then in place, as nccl-tests' two column groups.
     std::optional<results::Timing> halves[2];
+    std::optional<nlohmann::json> iterations[2];
     for (bool in_place : {false, true}) {
       if (in_place ? !want_in : !want_out) continue;
       const std::string what =
           std::to_string(plan.size_bytes) + " B " + (in_place ? "in place" : "out of place");
-      const ModeResult r = combine(
-          boot, verbs::measure_collective(transport, plan, in_place, counts, args.seed), what, args.average);
+      const ModeResult r =
+          combine(boot, verbs::measure_collective(transport, plan, in_place, counts, args.seed), what,
+                  args.average, args.per_iteration ? args.per_iter_skip : -1);
+      iterations[in_place ? 1 : 0] = r.per_iteration;
       results::Timing t = results::timing_of(c, world, plan.size_bytes, r.time);
       t.correctness = counts.checked == 0 ? results::Correctness::not_checked
                       : r.wrong == 0      ? results::Correctness::pass
@@ -277,9 +249,16 @@ void run_collective(const RunArgs& args, verbs::Bootstrap& boot, const verbs::Tr
     // The size's columns as its results row has them (count per call, op "none" without a reduction).
     results::Row row = results::row_of(plan, world, "verbs", Seconds(0));
     if (table) {
-      print_table_halves(out, row, halves[0], halves[1]);
+      results::Row printed = row;
+      if (iterations[0]) printed.extra["per_iteration"] = *iterations[0];
+      if (iterations[1]) printed.extra["in_place_per_iteration"] = *iterations[1];
+      print_table_halves(out, printed, halves[0], halves[1], args.per_iteration != 0);
       out << std::flush;
     }
+    // As the importer keeps them: "per_iteration" is the row's timing's, "in_place_per_iteration" the other.
+    if (iterations[halves[0] ? 0 : 1]) row.extra["per_iteration"] = *iterations[halves[0] ? 0 : 1];
+    if (halves[0] && iterations[1]) row.extra["in_place_per_iteration"] = *iterations[1];
+    if (!halves[0]) row.extra["placement"] = "in_place";
     // One row per size, as the results schema has it: the out-of-place measurement in the row, the
     // in-place one under "in_place". A 0-byte call has no bandwidth; it stays in the table only.
     row.timing = halves[0] ? *halves[0] : *halves[1];
@@ -310,6 +289,7 @@ void run_collective(const RunArgs& args, verbs::Bootstrap& boot, const verbs::Tr
                  {"warmup", counts.warmup},
                  {"checked", counts.checked},
                  {"average", args.average},
+                 {"per_iteration", args.per_iteration != 0},
                  {"mode", want_out && want_in ? "both"
                           : want_out          ? "out_of_place"
                                               : "in_place"},
@@ -392,24 +372,24 @@ void add_run_options(CLI::App& cmd, RunArgs& a) {
   cmd.add_option("-J,--json", a.json, "write the rows as JSON to FILE (- for standard output)");
   cmd.add_option("--csv", a.csv, "write one CSV row per size and placement to FILE (- for standard output)");
   refuse_nccl_tests_letters(
-      cmd, {{"-t", "threads per process: fabtwin run is one process per rank (mpirun -np N, srun -n N)"},
-            {"-g", "GPUs per thread: fabtwin run is one process per rank (mpirun -np N, srun -n N)"},
-            {"-m", "operations aggregated per iteration: each iteration is one collective"},
-            {"-N", "repeats of the sweep: run the command again"},
-            {"-p", "parallel init: there is no communicator to initialise"},
-            {"-z", "blocking collectives: every iteration already ends in its completions"},
-            {"-y", "the NULL stream: there are no CUDA streams (host memory)"},
-            {"-G", "CUDA graph launches: there is no GPU"},
-            {"-C", "CPU time: the time is the host's wall clock already"},
-            {"-R", "buffer registration: the buffer is always registered with the NIC"},
-            {"-x", "NCCL's CTA policy: there are no CTAs"},
-            {"-D", "device-API kernels: there are no kernels"},
-            {"-V", "device-API CTA count: there are no kernels"},
-            {"-S", "timestamps: not printed"},
-            {"-M", "memory report: not printed"},
-            {"-u", "misaligned buffers: not supported"},
-            {"-I", "per-iteration timing: not measured yet"},
-            {"-K", "per-iteration skip: not measured yet"}});
+      cmd, {
+               {"-t", "threads per process: fabtwin run is one process per rank (mpirun -np N, srun -n N)"},
+               {"-g", "GPUs per thread: fabtwin run is one process per rank (mpirun -np N, srun -n N)"},
+               {"-m", "operations aggregated per iteration: each iteration is one collective"},
+               {"-N", "repeats of the sweep: run the command again"},
+               {"-p", "parallel init: there is no communicator to initialise"},
+               {"-z", "blocking collectives: every iteration already ends in its completions"},
+               {"-y", "the NULL stream: there are no CUDA streams (host memory)"},
+               {"-G", "CUDA graph launches: there is no GPU"},
+               {"-C", "CPU time: the time is the host's wall clock already"},
+               {"-R", "buffer registration: the buffer is always registered with the NIC"},
+               {"-x", "NCCL's CTA policy: there are no CTAs"},
+               {"-D", "device-API kernels: there are no kernels"},
+               {"-V", "device-API CTA count: there are no kernels"},
+               {"-S", "timestamps: not printed"},
+               {"-M", "memory report: not printed"},
+               {"-u", "misaligned buffers: not supported"},
+           });
 }
 
 void run_command(const RunArgs& args, std::ostream& out, std::ostream& err, int& exit_code) {
@@ -418,6 +398,12 @@ void run_command(const RunArgs& args, std::ostream& out, std::ostream& err, int&
     throw std::invalid_argument("--json - and --csv -: only one can go to standard output");
   if (args.p2p && !args.csv.empty())
     throw std::invalid_argument("--csv writes collective rows: --p2p has --json");
+  if (args.per_iter_skip > 0 && !args.per_iteration)
+    throw std::invalid_argument("-K/--per_iter_skip needs -I 1");
+  if (args.per_iteration && args.per_iter_skip >= args.iters) {
+    throw std::invalid_argument("-K/--per_iter_skip " + std::to_string(args.per_iter_skip) +
+                                " leaves none of the " + std::to_string(args.iters) + " iterations of -n");
+  }
   const Seconds timeout = parse_duration_option("--timeout", args.timeout);
   if (timeout.count() <= 0) throw std::invalid_argument("--timeout must be positive");
   const auto sizes = run_sizes(args);

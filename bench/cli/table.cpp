@@ -36,24 +36,59 @@ std::string half(const std::optional<results::Timing>& t) {
 
 }  // namespace
 
-void print_table_header(std::ostream& out) {
-  char line[320];
+void print_table_header(std::ostream& out, bool per_iteration) {
+  char line[512];
   out << "#\n";
+  if (!per_iteration) {
+    std::snprintf(
+        line, sizeof line,
+        "# %10s  %12s  %8s  %6s  %6s           out-of-place                       in-place          \n", "",
+        "", "", "", "");
+    out << line;
+    std::snprintf(line, sizeof line,
+                  "# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s  %8s  %8s  %10s\n",
+                  "size", "count", "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time",
+                  "algbw", "busbw", "#wrong", "algo", "proto", "nchannels");
+    out << line;
+    std::snprintf(line, sizeof line, "# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s\n",
+                  "(B)", "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)", "(GB/s)",
+                  "");
+    out << line;
+    return;
+  }
   std::snprintf(
       line, sizeof line,
-      "# %10s  %12s  %8s  %6s  %6s           out-of-place                       in-place          \n", "", "",
-      "", "", "");
+      "# %10s  %12s  %8s  %6s  %6s              out-of-place (+ per-iteration)                      "
+      "          in-place (+ per-iteration)\n",
+      "", "", "", "", "");
   out << line;
-  std::snprintf(line, sizeof line,
-                "# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s  %8s  %8s  %10s\n",
-                "size", "count", "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time", "algbw",
-                "busbw", "#wrong", "algo", "proto", "nchannels");
+  const char* half = "  %7s  %6s  %6s  %6s  %7s  %7s  %7s  %7s";
+  const std::string names = std::string("# %10s  %12s  %8s  %6s  %6s") + half + half + "  %8s  %8s  %10s\n";
+  std::snprintf(line, sizeof line, names.c_str(), "size", "count", "type", "redop", "root", "time", "algbw",
+                "busbw", "#wrong", "i_min", "i_max", "i_p99", "i_cv%", "time", "algbw", "busbw", "#wrong",
+                "i_min", "i_max", "i_p99", "i_cv%", "algo", "proto", "nchannels");
   out << line;
-  std::snprintf(line, sizeof line, "# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s\n",
-                "(B)", "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)", "(GB/s)",
-                "");
+  const std::string units = std::string("# %10s  %12s  %8s  %6s  %6s") + half + half + "\n";
+  std::snprintf(line, sizeof line, units.c_str(), "(B)", "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)",
+                "", "(us)", "(us)", "(us)", "(%)", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(us)", "(us)",
+                "(%)");
   out << line;
 }
+
+namespace {
+
+// i_min i_max i_p99 i_cv% of one half, N/A where the half or its statistics are missing.
+std::string iterations(const results::Row& row, const char* key, bool present) {
+  const auto it = row.extra.find(key);
+  const bool have = present && it != row.extra.end() && it->is_object();
+  std::string s;
+  for (const char* k : {"min_us", "max_us", "p99_us", "cv_pct"}) {
+    s += "  " + (have && it->contains(k) ? nccl_float(it->at(k).get<double>(), 7) : std::string("    N/A"));
+  }
+  return s;
+}
+
+}  // namespace
 
 void print_table_row(std::ostream& out, const results::Row& row) {
   print_table_halves(out, row, row.timing, row.in_place);
@@ -61,12 +96,15 @@ void print_table_row(std::ostream& out, const results::Row& row) {
 
 void print_table_halves(std::ostream& out, const results::Row& row,
                         const std::optional<results::Timing>& out_of_place,
-                        const std::optional<results::Timing>& in_place) {
+                        const std::optional<results::Timing>& in_place, bool per_iteration) {
   char line[512];
   std::snprintf(line, sizeof line, "%12llu  %12llu  %8s  %6s  %6d",
                 static_cast<unsigned long long>(row.size_bytes), static_cast<unsigned long long>(row.count),
                 row.dtype.c_str(), row.op.c_str(), row.root);
-  out << line << half(out_of_place) << half(in_place);
+  out << line << half(out_of_place);
+  if (per_iteration) out << iterations(row, "per_iteration", out_of_place.has_value());
+  out << half(in_place);
+  if (per_iteration) out << iterations(row, "in_place_per_iteration", in_place.has_value());
   // NCCL's algorithms name their protocol and channels as NCCL's TUNING line does; others have none.
   const auto& x = row.extra;
   const bool nccl = x.contains("protocol") && x["protocol"].is_string() && x.contains("channels");

@@ -14,13 +14,15 @@ namespace fabtwin::cli {
 // nccl-tests' getFloatStr: two decimals, then one, then none, then an exponent, whichever fits `width`.
 std::string nccl_float(double value, int width);
 
-void print_table_header(std::ostream& out);
+// `per_iteration`: nccl-tests -I's layout, i_min i_max i_p99 i_cv% after each half.
+void print_table_header(std::ostream& out, bool per_iteration = false);
 void print_table_row(std::ostream& out, const results::Row& row);
 // The row's leading columns with the two halves given; a half without a measurement (run --inplace or
 // --outplace) prints N/A in each of its columns.
+// With `per_iteration`, each half is followed by the row's "per_iteration" (or "in_place_per_iteration").
 void print_table_halves(std::ostream& out, const results::Row& row,
                         const std::optional<results::Timing>& out_of_place,
-                        const std::optional<results::Timing>& in_place);
+                        const std::optional<results::Timing>& in_place, bool per_iteration = false);
 
 // The footer nccl-tests prints after the last row; `average_busbw` over every printed value.
 void print_table_footer(std::ostream& out, std::uint64_t wrong, double average_busbw);

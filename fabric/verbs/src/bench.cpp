@@ -95,8 +95,13 @@ CollectiveMeasurement measure_collective(Transport& transport, const coll::Plan&
   transport.bootstrap().barrier("the barrier before " + what);
   for (int i = 0; i < counts.warmup; ++i) coll::run_rank_plan(plan, rank, backend);
   CollectiveMeasurement m;
+  m.iteration_times.reserve(static_cast<std::size_t>(std::max(counts.timed, 0)));
   const auto t0 = Clock::now();
-  for (int i = 0; i < counts.timed; ++i) coll::run_rank_plan(plan, rank, backend);
+  for (int i = 0; i < counts.timed; ++i) {
+    const auto start = Clock::now();
+    coll::run_rank_plan(plan, rank, backend);
+    m.iteration_times.push_back(seconds_since(start));
+  }
   m.mean_time = Seconds(counts.timed > 0 ? seconds_since(t0) / counts.timed : 0.0);
   for (int i = 0; i < counts.checked; ++i) {
     // Timed in-place iterations reduced the input into itself: start each check from fresh data.

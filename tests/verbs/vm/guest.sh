@@ -256,6 +256,19 @@ if "$fabtwin" import-nccl - -o "$out/ring-back.json" <"$out/ring-perf-0.0.out" >
 else
   fail "import-nccl - on fabtwin run's table: $(tail -n 3 "$out/import.out")"
 fi
+# -I 1 -K 1: nccl-tests' per-iteration columns after each half, read back as the rows' per_iteration;
+# -a 3 takes the slowest rank's time.
+run_job per-iteration 2 60 --algo ring -b 64KiB -e 256KiB -f 4 -n 8 -w 1 -c 1 -I 1 -K 1 -a 3 \
+  --json "$out/per-iteration.json"
+if [[ $rc_0 == 0 && $rc_1 == 0 ]] && grep -q 'i_p99' "$out/per-iteration.0.out" &&
+  "$fabtwin" import-nccl - -o "$out/per-iteration-back.json" <"$out/per-iteration.0.out" >"$out/pi.out" 2>&1 &&
+  [[ $(grep -c '"p99_us"' "$out/per-iteration-back.json") == 4 && $(grep -c '"p99_us"' "$out/per-iteration.json") == 4 ]] &&
+  grep -q '"average": 3' "$out/per-iteration.json"; then
+  pass "fabtwin run -I 1 -K 1 -a 3: per-iteration columns, imported back: $(grep -m1 -A1 '"per_iteration"' "$out/per-iteration.json" | tr -s ' \n' ' ')"
+else
+  fail "fabtwin run -I 1: $(tail -n 3 "$out/pi.out" 2>/dev/null)"
+  show per-iteration 2
+fi
 busbw=$busbw_0
 if [[ -n $perf_gbits && -n $busbw ]]; then
   awk -v b="$busbw" -v b8="$busbw_8" -v g="$perf_gbits" -v d="$bidir_gbits" -v p="$p2p_gbps" 'BEGIN {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "fabtwin/coll/plan.hpp"
 #include "fabtwin/verbs/transport.hpp"
@@ -28,8 +29,9 @@ struct IterationCounts {
 };
 
 struct CollectiveMeasurement {
-  Seconds mean_time;        // per iteration on this rank
-  std::uint64_t wrong = 0;  // over every checked iteration on this rank
+  Seconds mean_time;                    // per iteration on this rank
+  std::vector<double> iteration_times;  // each timed iteration on this rank, seconds (nccl-tests -I)
+  std::uint64_t wrong = 0;              // over every checked iteration on this rank
   std::string first_wrong;
 };
 
