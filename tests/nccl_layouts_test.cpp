@@ -114,6 +114,31 @@ TEST(NcclLayouts, OldBroadcastLayoutWithARootAndNoRedop) {
   EXPECT_EQ(f.rows[1].timing.correctness, Correctness::not_checked);
 }
 
+TEST(NcclLayouts, RowsPastedWithoutTheirHeader) {
+  const std::string rows =
+      "```\n"
+      "     1048576        262144     float     sum      -1    40.00   26.21   49.15       0    40.40   "
+      "25.95   48.67       0\n"
+      "   268435456      67108864     float     sum      -1  1450.00  185.13  347.11       0  1464.50  "
+      "183.29  343.68       0\n"
+      "```\n";
+  std::istringstream in(rows);
+  const ResultFile f = import_nccl_tests(in, "rows.md", {}, importer_provenance());
+  EXPECT_EQ(f.run.collective, "all_reduce");  // a reduction, no root, count x 4 B = size
+  EXPECT_EQ(f.run.ranks, 16);                 // busbw / algbw = 1.875 = 2 x 15/16
+  ASSERT_EQ(f.rows.size(), 2u);
+  EXPECT_DOUBLE_EQ(f.rows[1].timing.time.count(), 1450e-6);
+  EXPECT_NE(f.provenance.at("source").at("table_header").get<std::string>().find("from the rows' 13 fields"),
+            std::string::npos);
+  // Rows that fit several collectives still need --collective.
+  EXPECT_NE(
+      import_error(
+          "        4096           256      half    none      -1    10.00    0.41    0.31       0    10.00 "
+          "   0.41    0.31       0\n")
+          .find("pass --collective"),
+      std::string::npos);
+}
+
 TEST(NcclLayouts, AHeaderOfUnknownColumnsNamesTheLayoutsItReads) {
   const std::string e = import_error(
       "# nThread 1 nGpus 1\n#       size         count      type   redop    root     time   algbw   busbw  "

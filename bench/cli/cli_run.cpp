@@ -179,7 +179,7 @@ void run_p2p(const RunArgs& args, verbs::Bootstrap& boot, const verbs::Transport
 
 void run_collective(const RunArgs& args, verbs::Bootstrap& boot, const verbs::TransportOptions& topt,
                     const std::vector<std::uint64_t>& sizes, const verbs::IterationCounts& counts,
-                    const coll::Collective c, const coll::AlgoOptions& options, std::ostream& out,
+                    const coll::Collective c, const std::vector<coll::AlgoOptions>& series, std::ostream& out,
                     int& exit_code) {
   const std::int32_t rank = boot.rank();
   const std::int32_t world = boot.world();
@@ -194,15 +194,18 @@ void run_collective(const RunArgs& args, verbs::Bootstrap& boot, const verbs::Tr
   std::vector<coll::Plan> plans;
   std::uint64_t buffer = 0;
   std::vector<std::int32_t> peers;
-  for (std::uint64_t size : sizes) {
-    plans.push_back(coll::make_plan(c, args.algo, group, size, options));
-    coll::validate(plans.back());
-    for (bool in_place : {false, true}) {
-      buffer = std::max(buffer, verbs::layout_for(plans.back(), rank, in_place).bytes);
-    }
-    for (std::int32_t p : verbs::peers_of(plans.back(), rank)) {
+  const auto add_plan = [&](coll::Plan plan) {
+    coll::validate(plan);
+    for (bool in_place : {false, true})
+      buffer = std::max(buffer, verbs::layout_for(plan, rank, in_place).bytes);
+    for (std::int32_t p : verbs::peers_of(plan, rank)) {
       if (std::find(peers.begin(), peers.end(), p) == peers.end()) peers.push_back(p);
     }
+    plans.push_back(std::move(plan));
+  };
+  // -d all / -o all: the whole sweep per type and reduction, in nccl-tests' order.
+  for (const coll::AlgoOptions& options : series) {
+    for (std::uint64_t size : sizes) add_plan(coll::make_plan(c, args.algo, group, size, options));
   }
   verbs::Transport transport(boot, topt, buffer, peers);
 
@@ -279,8 +282,8 @@ void run_collective(const RunArgs& args, verbs::Bootstrap& boot, const verbs::Tr
                 coll::to_string(c),
                 args.algo,
                 world,
-                coll::to_string(options.dtype),
-                coll::to_string(options.op),
+                coll::to_string(series.front().dtype),
+                coll::to_string(series.front().op),
                 args.seed,
                 {{"device", a.device},
                  {"port", a.port},
@@ -315,6 +318,13 @@ std::vector<std::uint64_t> run_sizes(const RunArgs& args) {
 
 void add_run_options(CLI::App& cmd, RunArgs& a) {
   cmd.add_option("--algo", a.algo, "algorithm (see `fabtwin sim --list`)")->capture_default_str();
+  cmd.add_option("-I,--per_iter_timing", a.per_iteration,
+                 "1: after each half, i_min i_max i_p99 i_cv% over the iterations, each the slowest rank's")
+      ->check(CLI::Range(0, 1))
+      ->capture_default_str();
+  cmd.add_option("-K,--per_iter_skip", a.per_iter_skip, "leave the first N iterations out of -I's figures")
+      ->check(CLI::Range(0, 1 << 24))
+      ->capture_default_str();
   cmd.add_option(
          "-a,--average", a.average,
          "the time of a size across ranks, as nccl-tests -a: 0 rank 0's, 1 the mean, 2 the least, 3 the most")
@@ -336,9 +346,10 @@ void add_run_options(CLI::App& cmd, RunArgs& a) {
   cmd.add_option("--collective", a.coll.collective,
                  "all_reduce, reduce_scatter, all_gather, broadcast, reduce or all_to_all")
       ->capture_default_str();
-  cmd.add_option("-d,--dtype", a.coll.dtype, "float, double, half, bfloat16, int32, int64")
+  cmd.add_option("-d,--dtype", a.coll.dtype,
+                 "float, double, half, bfloat16, int32, int64; all sweeps every one")
       ->capture_default_str();
-  cmd.add_option("-o,--op", a.coll.op, "sum, prod, min, max")->capture_default_str();
+  cmd.add_option("-o,--op", a.coll.op, "sum, prod, min, max; all sweeps every one")->capture_default_str();
   cmd.add_option("-r,--root-rank", a.coll.root, "root rank of broadcast and reduce")->capture_default_str();
   cmd.add_option("--chunks", a.coll.chunks, "pipelining depth per segment (0: from the size)")
       ->check(CLI::Range(0, 1 << 16))
@@ -408,7 +419,12 @@ void run_command(const RunArgs& args, std::ostream& out, std::ostream& err, int&
   if (timeout.count() <= 0) throw std::invalid_argument("--timeout must be positive");
   const auto sizes = run_sizes(args);
   const coll::Collective c = parse_collective(args.coll.collective);
-  const coll::AlgoOptions options = to_algo_options(args.coll);
+  std::vector<coll::AlgoOptions> series;
+  for (const CollectiveOptions& one : expand_all(args.coll)) series.push_back(to_algo_options(one));
+  if (series.size() > 1 && !args.json.empty()) {
+    throw std::invalid_argument("-d all / -o all run " + std::to_string(series.size()) +
+                                " series, and a results file holds one: use --csv, or one -d and -o");
+  }
   if (args.p2p && (args.in_place_only || args.out_of_place_only)) {
     throw std::invalid_argument("--inplace/--outplace apply to collectives, not to --p2p");
   }
@@ -429,7 +445,7 @@ void run_command(const RunArgs& args, std::ostream& out, std::ostream& err, int&
     if (args.p2p) {
       run_p2p(args, *boot, topt, sizes, counts, out, exit_code);
     } else {
-      run_collective(args, *boot, topt, sizes, counts, c, options, out, exit_code);
+      run_collective(args, *boot, topt, sizes, counts, c, series, out, exit_code);
     }
   } catch (const verbs::RunError& e) {
     if (boot) boot->abort(e.what());

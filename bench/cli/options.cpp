@@ -101,8 +101,11 @@ void add_collective_options(CLI::App& cmd, CollectiveOptions& o) {
   cmd.add_option("--collective", o.collective,
                  "all_reduce, reduce_scatter, all_gather, broadcast, reduce or all_to_all")
       ->capture_default_str();
-  cmd.add_option("-d,--dtype", o.dtype, "float, double, half, bfloat16, int32, int64")->capture_default_str();
-  cmd.add_option("-o,--op", o.op, "sum, prod, min, max")->capture_default_str();
+  cmd.add_option("-d,--dtype", o.dtype,
+                 "float, double, half, bfloat16, int32, int64; all (sim, run) sweeps every one")
+      ->capture_default_str();
+  cmd.add_option("-o,--op", o.op, "sum, prod, min, max; all (sim, run) sweeps every one")
+      ->capture_default_str();
   cmd.add_option("-r,--root", o.root, "root rank of broadcast and reduce")->capture_default_str();
   cmd.add_option("--chunks", o.chunks, "pipelining depth per segment (0: from the size)")
       ->check(CLI::Range(0, 1 << 16))

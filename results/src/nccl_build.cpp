@@ -234,6 +234,7 @@ ResultFile Builder::build(nlohmann::json provenance) const {
   if (facts.coll_channels > 0) source["coll_channels"] = facts.coll_channels;
   if (!log_.dropped.empty()) source["rows_dropped"] = log_.dropped;
   if (!log_.run_error.empty()) source["nccl_error"] = log_.run_error;
+  if (!log_.table_header.empty()) source["table_header"] = log_.table_header;
   f.provenance = provenance;
 
   add_rows(f, c, ranks);

@@ -29,6 +29,7 @@ struct ParsedLog {
   std::vector<ParsedRow> rows;
   nlohmann::json dropped = nlohmann::json::array();  // rows left out, each {"at", "why"}
   std::string run_error;                             // what NCCL last reported, when the run ended in one
+  std::string table_header;                          // how the columns were known, when not from a header
 };
 
 // The rows of one (type, reduction, root) series of a log run with -d all, -o all or -r -1, in the

@@ -38,6 +38,7 @@ class Importer {
   void table_header(int n, const std::vector<std::string>& cols);
   void data_row(int n, const std::string& line);
   void check_whole() const;
+  void headerless_table(const std::string& line);
 
   std::string origin_;
   NcclImportOptions options_;
@@ -48,6 +49,7 @@ class Importer {
   int cut_line_ = 0;                  // a row that did not parse, dropped if it is the table's last
   std::string cut_reason_;
   bool any_text_ = false;
+  bool headerless_ = false;  // rows pasted without the table's header (nor, then, its footer)
 };
 
 void Importer::header_line(int n, const std::string& line) {
@@ -150,6 +152,21 @@ void Importer::data_row(int n, const std::string& line) {
   log_.rows.push_back(std::move(r));
 }
 
+// Rows pasted without their header: whole rows of whole numbers first are the 2.x layout when their field
+// count is its 13 (16 with fabtwin's or rccl-tests -M's columns); anything else stays unread.
+void Importer::headerless_table(const std::string& line) {
+  const auto words = tokens(line);
+  if (words.size() != 13 && words.size() != 16) return;
+  if (!whole_number(words[0]) || !whole_number(words[1])) return;
+  std::vector<std::string> header = {"size",  "count",  "type", "redop", "root",  "time",  "algbw",
+                                     "busbw", "#wrong", "time", "algbw", "busbw", "#wrong"};
+  if (words.size() == 16) header.insert(header.end(), {"algo", "proto", "nchannels"});
+  table_ = table_layout(header);
+  headerless_ = true;
+  log_.table_header =
+      "none: the nccl-tests 2.x columns, from the rows' " + std::to_string(words.size()) + " fields";
+}
+
 void Importer::line(int n, const std::string& raw) {
   const std::string t = trim(strip_launcher_prefix(raw));
   if (t.empty()) return;
@@ -163,6 +180,7 @@ void Importer::line(int n, const std::string& raw) {
     log_.tests_version = w.size() > 2 ? w[2] : "unknown";
     return;
   }
+  if (!table_ && log_.rows.empty()) headerless_table(t);
   if (table_ && !log_.finished && looks_like_a_row(t)) {
     if (cut_line_ != 0) fail(cut_line_, "a row cut short in the middle of the table: " + cut_reason_);
     try {
@@ -205,7 +223,7 @@ void Importer::check_whole() const {
   for (int r = 0; r < static_cast<int>(log_.ranks.size()); ++r) {
     if (!log_.ranks.count(r)) fail(0, "the \"# Using devices\" list skips rank " + std::to_string(r));
   }
-  if (!log_.rows.empty() && !log_.finished && !options_.allow_partial) {
+  if (!log_.rows.empty() && !log_.finished && !headerless_ && !options_.allow_partial) {
     fail(0,
          "the log ends before nccl-tests' \"# Avg bus bandwidth\" line: the run was cut short or the "
          "file is truncated (--allow-partial imports the rows it has)");

@@ -269,6 +269,15 @@ else
   fail "fabtwin run -I 1: $(tail -n 3 "$out/pi.out" 2>/dev/null)"
   show per-iteration 2
 fi
+# -d all -o all: every type and reduction, checked, in one table; --csv holds them all (6 x 4 x 2 halves).
+run_job all-types 2 90 --algo ring -b 1KiB -e 1KiB -n 1 -w 0 -c 1 -d all -o all --csv "$out/all-types.csv"
+if [[ $rc_0 == 0 && $rc_1 == 0 && $(wc -l <"$out/all-types.csv") == 49 ]] && ! grep -q ',fail,' "$out/all-types.csv" &&
+  grep -q ',bfloat16,min,' "$out/all-types.csv"; then
+  pass "fabtwin run -d all -o all: 24 series checked, $(($(wc -l <"$out/all-types.csv") - 1)) CSV rows"
+else
+  fail "fabtwin run -d all -o all: $(wc -l <"$out/all-types.csv" 2>/dev/null) CSV lines"
+  show all-types 2
+fi
 busbw=$busbw_0
 if [[ -n $perf_gbits && -n $busbw ]]; then
   awk -v b="$busbw" -v b8="$busbw_8" -v g="$perf_gbits" -v d="$bidir_gbits" -v p="$p2p_gbps" 'BEGIN {
