@@ -20,6 +20,8 @@
 #include "fabtwin/results/rows.hpp"
 #include "fabtwin/verbs/bench.hpp"
 #include "fabtwin/verbs/bootstrap.hpp"
+#include "fabtwin/verbs/device.hpp"
+#include "fabtwin/verbs/placement.hpp"
 #include "fabtwin/verbs/transport.hpp"
 #include "options.hpp"
 #include "run_exchange.hpp"
@@ -70,6 +72,7 @@ struct RunArgs {
   std::uint64_t seed = 0;
   std::string json;
   std::string csv;
+  std::string devices;
   CollectiveOptions coll;
 };
 
@@ -358,6 +361,9 @@ void add_run_options(CLI::App& cmd, RunArgs& a) {
   cmd.add_flag("--outplace", a.out_of_place_only, "only out of place (default: both)");
   cmd.add_flag("--p2p", a.p2p, "point-to-point RDMA write bandwidth and latency (2 ranks), like ib_write_bw");
   cmd.add_option("--device", a.device, "RDMA device (default: the first, see `ibv_devices`)");
+  cmd.add_option("--devices", a.devices,
+                 "NCCL_IB_HCA's syntax (mlx5_0:1,mlx5_1:1 / ^mlx5_4 / =mlx5_0): local rank i takes the i-th "
+                 "admitted device (default: NCCL_IB_HCA)");
   cmd.add_option("--port", a.port, "device port")->check(CLI::Range(1, 255))->capture_default_str();
   cmd.add_option("--gid-index", a.gid_index,
                  "GID table index (default: a RoCE v2 GID; InfiniBand uses the LID)")
@@ -434,6 +440,18 @@ void run_command(const RunArgs& args, std::ostream& out, std::ostream& err, int&
   verbs::TransportOptions topt;
   topt.device = args.device;
   topt.port = static_cast<std::uint8_t>(args.port);
+  const std::string hca =
+      !args.devices.empty() ? args.devices : verbs::process_environment()("NCCL_IB_HCA").value_or("");
+  if (!args.device.empty() && !args.devices.empty()) {
+    throw std::invalid_argument("--device names one device, --devices a list to share out: give one of them");
+  }
+  if (args.device.empty() && !hca.empty()) {
+    const std::string option = args.devices.empty() ? "NCCL_IB_HCA" : "--devices";
+    const auto chosen = verbs::device_for_local_rank(option, verbs::parse_hca_list(option, hca),
+                                                     verbs::device_names(), launch.local_rank);
+    topt.device = chosen.name;
+    if (chosen.port > 0) topt.port = static_cast<std::uint8_t>(chosen.port);
+  }
   topt.gid_index = args.gid_index;
   topt.timeout = timeout;
   const verbs::IterationCounts counts{args.warmup, args.iters, args.check};

@@ -31,7 +31,7 @@ std::string free_root() {
 
 LaunchInfo launch(std::int32_t rank, std::int32_t world, const std::string& root,
                   const std::string& token = "") {
-  LaunchInfo l{rank, world, root, "test", token, {}};
+  LaunchInfo l{rank, world, root, "test", token, {}, rank, "test", "test"};
   return l;
 }
 

@@ -101,6 +101,15 @@ std::string device_help() {
          "sees.";
 }
 
+std::vector<std::string> device_names() {
+  int count = 0;
+  ibv_device** list = ibv_get_device_list(&count);
+  std::vector<std::string> names;
+  for (int i = 0; list != nullptr && i < count; ++i) names.emplace_back(ibv_get_device_name(list[i]));
+  if (list != nullptr) ibv_free_device_list(list);
+  return names;
+}
+
 VerbsPtr<ibv_context> open_device(const std::string& name) {
   int count = 0;
   errno = 0;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "fabtwin/verbs/bootstrap.hpp"
+#include "fabtwin/verbs/placement.hpp"
 
 namespace fabtwin::verbs {
 
@@ -107,15 +108,22 @@ LaunchInfo detect_launch(std::int32_t rank, std::int32_t world, const std::strin
   }
   if (!root.empty()) {
     info.root = root;
+    info.root_source = "--root";
   } else if (const auto v = env("FABTWIN_ROOT")) {
     info.root = *v;
+    info.root_source = "FABTWIN_ROOT";
+  } else if (const auto slurm = info.world > 1 ? slurm_root(env) : std::nullopt) {
+    info.root = *slurm;
+    info.root_source = "Slurm: the first host of the step's node list, a port from the job and step ids";
   }
   if (info.root.empty() && info.world > 1) {
     throw std::invalid_argument(
-        "--root HOST:PORT (or FABTWIN_ROOT) is required with more than one rank: rank 0 listens there and "
-        "the "
-        "others connect to it");
+        "--root HOST:PORT (or FABTWIN_ROOT) is required with more than one rank outside Slurm: rank 0 "
+        "listens there and the others connect to it");
   }
+  info.local_rank = info.rank;
+  info.local_source = "the rank (no launcher says which rank of its host it is)";
+  if (const auto l = local_rank(env, &info.local_source)) info.local_rank = *l;
   if (!token.empty()) {
     info.token = token;
   } else if (const auto v = env("FABTWIN_TOKEN")) {
@@ -123,7 +131,7 @@ LaunchInfo detect_launch(std::int32_t rank, std::int32_t world, const std::strin
   } else {
     info.token = job_token(env);
   }
-  if (!info.root.empty()) parse_host_port(root.empty() ? "FABTWIN_ROOT" : "--root", info.root);
+  if (!info.root.empty()) parse_host_port(info.root_source, info.root);
   return info;
 }
 

@@ -278,6 +278,24 @@ else
   fail "fabtwin run -d all -o all: $(wc -l <"$out/all-types.csv" 2>/dev/null) CSV lines"
   show all-types 2
 fi
+# Under Slurm, no --root: rank 0 listens on the first host of the node list, on a port of the job; with
+# --devices rxe (NCCL_IB_HCA's syntax) local rank i takes the i-th rxe device.
+pids=()
+for r in 0 1; do
+  env SLURM_PROCID=$r SLURM_NTASKS=2 SLURM_LOCALID=$r SLURM_JOB_ID=4711 SLURM_STEP_ID=0 \
+    SLURM_JOB_NODELIST=127.0.0.1 timeout -k 2 60 "$fabtwin" run --devices rxe --algo ring -b 1KiB -e 1KiB \
+    -n 1 -w 0 -c 1 >"$out/slurm.$r.out" 2>"$out/slurm.$r.err" &
+  pids+=($!)
+done
+wait "${pids[0]}"; rc_0=$?
+wait "${pids[1]}"; rc_1=$?
+if [[ $rc_0 == 0 && $rc_1 == 0 ]] && grep -q 'rank 0 .* device rxe0 ' "$out/slurm.0.out" &&
+  grep -q 'rank 1 .* device rxe1 ' "$out/slurm.0.out"; then
+  pass "fabtwin run under Slurm variables: root from SLURM_JOB_NODELIST, local rank 0 on rxe0 and 1 on rxe1"
+else
+  fail "fabtwin run under Slurm variables with --devices rxe"
+  show slurm 2
+fi
 busbw=$busbw_0
 if [[ -n $perf_gbits && -n $busbw ]]; then
   awk -v b="$busbw" -v b8="$busbw_8" -v g="$perf_gbits" -v d="$bidir_gbits" -v p="$p2p_gbps" 'BEGIN {

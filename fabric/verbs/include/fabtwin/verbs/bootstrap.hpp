@@ -31,6 +31,9 @@ struct LaunchInfo {
   // Empty when none is known; then only the rank and world size tell the job's ranks from strangers.
   std::string token;
   std::vector<std::string> warnings;  // launcher variables that disagree, and which were used
+  std::int32_t local_rank = 0;        // among the ranks of this host: which NIC of --devices it takes
+  std::string local_source;           // the variable it came from, or "rank (no launcher says)"
+  std::string root_source;            // "--root", "FABTWIN_ROOT" or how Slurm's node list gave it
 };
 
 // Reads a variable; empty optional when unset. Tests pass a map instead of the real environment.

@@ -10,6 +10,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "fabtwin/verbs/bootstrap.hpp"
 
@@ -77,6 +78,8 @@ std::string device_help();
 // Opens `name`, or the first device when empty. Throws DeviceError when there is none (saying how to
 // get Soft-RoCE) or the name is unknown (listing what there is).
 VerbsPtr<ibv_context> open_device(const std::string& name);
+// The names libibverbs lists, in its order; empty when there are none.
+std::vector<std::string> device_names();
 
 // Checks the port is ACTIVE and picks the GID: `gid_index` >= 0 as given (checked to hold an
 // address), otherwise the first RoCE v2 entry, preferring an IPv4-mapped one (routable), then RoCE

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "fabtwin/coll/runner.hpp"
-#include "fabtwin/verbs/device.hpp"
 #include "fabtwin/verbs/bootstrap.hpp"
+#include "fabtwin/verbs/device.hpp"
 
 namespace fabtwin::verbs {
 
