@@ -17,6 +17,7 @@
 #include "fabtwin/coll/algorithms.hpp"
 #include "fabtwin/coll/metrics.hpp"
 #include "fabtwin/files.hpp"
+#include "fabtwin/results/csv.hpp"
 #include "fabtwin/results/rows.hpp"
 #include "fabtwin/verbs/bench.hpp"
 #include "fabtwin/verbs/bootstrap.hpp"
@@ -301,7 +302,7 @@ void run_collective(const RunArgs& args, verbs::Bootstrap& boot, const verbs::Tr
                                               : "in_place"},
                  {"wrong", total_wrong}}};
     if (!args.json.empty()) write_json_output(args.json, results::to_json(file), out);
-    write_csv_output(args.csv, file, out);
+    write_csv_output(args.csv, results::to_csv(file), out);
   }
   boot.barrier("the final barrier");
   exit_code = total_wrong == 0 ? 0 : 1;

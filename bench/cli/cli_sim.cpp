@@ -124,8 +124,7 @@ void run_sim(CLI::App& cmd, const SimArgs& a, std::ostream& out, std::ostream& e
   if (table && last->last) print_size_report(out, *last->last, s.topology);
   if (!a.trace.empty() && last->last) write_trace(a.trace, last->last->run);
   if (!a.json.empty()) write_json_output(a.json, results::to_json(last->results), out);
-  if (a.csv == "-") out << csv;
-  if (!a.csv.empty() && a.csv != "-") write_file_atomically(a.csv, csv);
+  write_csv_output(a.csv, csv, out);
 }
 
 }  // namespace

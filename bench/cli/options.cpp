@@ -162,13 +162,13 @@ void write_json_output(const std::string& path, const nlohmann::json& j, std::os
   write_file_atomically(path, dump_json(j, 2) + "\n");
 }
 
-void write_csv_output(const std::string& path, const results::ResultFile& f, std::ostream& out) {
+void write_csv_output(const std::string& path, const std::string& csv, std::ostream& out) {
   if (path.empty()) return;
   if (path == "-") {
-    out << results::to_csv(f);
+    out << csv;
     return;
   }
-  write_file_atomically(path, results::to_csv(f));
+  write_file_atomically(path, csv);
 }
 
 }  // namespace fabtwin::cli

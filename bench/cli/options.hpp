@@ -56,8 +56,8 @@ coll::AlgoOptions to_algo_options(const CollectiveOptions& o);
 
 // Writes `j` to FILE, or to standard output for "-".
 void write_json_output(const std::string& path, const nlohmann::json& j, std::ostream& out);
-// --csv FILE: nothing when empty, standard output for "-".
-void write_csv_output(const std::string& path, const results::ResultFile& f, std::ostream& out);
+// --csv FILE: `csv` (results::to_csv) there, nothing when empty, standard output for "-".
+void write_csv_output(const std::string& path, const std::string& csv, std::ostream& out);
 
 // Provenance every result carries: versions, revision, host and topology.
 using experiment::provenance;

@@ -162,12 +162,10 @@ void JsonReader::row(const Field& f, std::size_t index) {
       (!options_.op.empty() && r.redop != options_.op)) {
     return;
   }
-  for (const ParsedTiming* h : {&r.out_of_place, &r.in_place}) {
-    if (h->present && h->cputime_us && h->time_precision > 0.01) {
-      log_.dropped.push_back(
-          {{"at", r.json_path}, {"why", "cpu_time, and alg_bw too small to give the GPU time"}});
-      return;
-    }
+  if (gpu_time_too_coarse(r)) {
+    log_.dropped.push_back(
+        {{"at", r.json_path}, {"why", "cpu_time, and alg_bw too small to give the GPU time"}});
+    return;
   }
   log_.rows.push_back(std::move(r));
 }

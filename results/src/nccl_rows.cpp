@@ -7,6 +7,13 @@
 
 namespace fabtwin::results::nccl_words {
 
+bool gpu_time_too_coarse(const ParsedRow& r) {
+  for (const ParsedTiming* h : {&r.out_of_place, &r.in_place}) {
+    if (h->present && h->cputime_us && h->time_precision > 0.01) return true;
+  }
+  return false;
+}
+
 std::string row_place(const std::string& origin, const ParsedRow& r) {
   return r.json_path.empty() ? origin + ":" + std::to_string(r.line) : origin + ": " + r.json_path;
 }

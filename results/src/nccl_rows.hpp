@@ -39,6 +39,10 @@ struct ParsedRow {
   std::string json_path;              // "/results/3" for a row of a -J file, which has no lines
 };
 
+// -C prints CPU time, and the GPU time that the bandwidths come from is known only through algbw: a row
+// whose printed algbw gives that time to worse than 1% has no time to import.
+bool gpu_time_too_coarse(const ParsedRow& r);
+
 // "log.txt:12" or "run.json: /results/3", to start a message about the row.
 std::string row_place(const std::string& origin, const ParsedRow& r);
 

@@ -139,15 +139,14 @@ void Importer::data_row(int n, const std::string& line) {
     return;
   }
   // With -C the GPU time is known only through algbw's two decimals: below 1% a row has no time.
-  for (const ParsedTiming* h : {&r.out_of_place, &r.in_place}) {
-    if (h->present && h->cputime_us && h->time_precision > 0.01) {
-      char algbw[32];
-      std::snprintf(algbw, sizeof algbw, "%.2f", h->algbw);
-      log_.dropped.push_back({{"at", "line " + std::to_string(n)},
-                              {"why", std::string("-C prints CPU time, and algbw ") + algbw +
-                                          " has too few digits to give the GPU time within 1%"}});
-      return;
-    }
+  if (gpu_time_too_coarse(r)) {
+    char algbw[32];
+    std::snprintf(algbw, sizeof algbw, "%.2f",
+                  r.out_of_place.present ? r.out_of_place.algbw : r.in_place.algbw);
+    log_.dropped.push_back({{"at", "line " + std::to_string(n)},
+                            {"why", std::string("-C prints CPU time, and algbw ") + algbw +
+                                        " has too few digits to give the GPU time within 1%"}});
+    return;
   }
   log_.rows.push_back(std::move(r));
 }

@@ -9,9 +9,6 @@ namespace fabtwin::results::perftest_words {
 
 namespace {
 
-constexpr double kMebibyte = 1048576.0;
-constexpr double kGigabit = 125'000'000.0;
-
 // The file names no unit: BW_average is MiB/s, or Gb/s after --report_gbits. The message rate, in
 // 10^6 messages per second in both, tells which: bandwidth = rate x size.
 std::string unit_of(const Field& results, double bw, double rate, std::uint64_t size) {
@@ -84,7 +81,7 @@ PerftestLog read_perftest_json(const std::string& text, const std::string& origi
     const double rate = results.at("MsgRate").number();
     if (!(bw > 0) || !(rate > 0)) results.fail("BW_average or MsgRate is 0: the run moved nothing");
     log.unit = unit_of(results, bw, rate, r.size_bytes);
-    const double factor = log.unit == "Gb/sec" ? kGigabit : kMebibyte;
+    const double factor = unit_bytes(log.unit);
     r.bytes_per_second = bw * factor;
     r.peak_bytes_per_second = results.find("BW_peak") ? results.at("BW_peak").number() * factor : 0;
     r.message_rate = rate * 1e6;

@@ -16,13 +16,6 @@ using nccl_words::trim;
 
 namespace {
 
-constexpr double kMebibyte = 1048576.0;     // perftest's MB and MiB
-constexpr double kGigabit = 125'000'000.0;  // 10^9 bits, in bytes
-
-double unit_bytes(const std::string& unit) {
-  return unit == "Gb/sec" ? kGigabit : kMebibyte;
-}
-
 // Two-word column titles first ("BW average[...]"), then one-word ones.
 std::string column_name(const std::string& w, const std::string& next, bool& two_words) {
   two_words = true;
@@ -50,6 +43,10 @@ bool has(const std::vector<std::string>& cols, const char* name) {
 }
 
 }  // namespace
+
+double unit_bytes(const std::string& unit) {
+  return unit == "Gb/sec" ? kGigabit : kMebibyte;
+}
 
 std::vector<std::string> header_columns(const std::string& line) {
   const auto w = tokens(line);

@@ -10,6 +10,11 @@
 
 namespace fabtwin::results::perftest_words {
 
+inline constexpr double kMebibyte = 1048576.0;     // perftest's MB and MiB
+inline constexpr double kGigabit = 125'000'000.0;  // 10^9 bits, in bytes
+// Bytes per second in one of a header's units ("MiB/sec", "MB/sec", "Gb/sec").
+double unit_bytes(const std::string& unit);
+
 // " #bytes     #iterations    BW peak[MiB/sec]    BW average[MiB/sec]   MsgRate[Mpps]" as
 // {bytes, iterations, bw_peak, bw_average, msg_rate}; the latency, duration, per-port, QoS and
 // CPU-utilisation headers likewise. Empty when a word is not one perftest prints.
