@@ -105,6 +105,14 @@ TEST_F(ResultsCli, ImportSplitsSeriesAndReadsNcclTestsJson) {
   EXPECT_NE(imported.out.find("imported 2 sizes of all_reduce (float sum) over 16 ranks"), std::string::npos)
       << imported.out;
   EXPECT_EQ(fabtwin({"import-nccl", json, "-o", "-", "--split"}).code, 2);
+  // --csv beside the results file: the header and a row per size and placement (2 sizes x 2).
+  const auto csv = fabtwin({"import-nccl", json, "-o", path("j2.json"), "--csv", path("j.csv")});
+  ASSERT_EQ(csv.code, 0) << csv.err;
+  std::ifstream in(path("j.csv"));
+  int lines = 0;
+  for (std::string l; std::getline(in, l);) ++lines;
+  EXPECT_EQ(lines, 5);
+  EXPECT_EQ(fabtwin({"import-nccl", json, "-o", "-", "--csv", "-"}).code, 2);
 }
 
 // sim prints nccl-tests' own table (both placements, #wrong N/A for a prediction, the footer), and

@@ -5,6 +5,7 @@
 
 #include "cli.hpp"
 #include "fabtwin/files.hpp"
+#include "fabtwin/results/csv.hpp"
 #include "fabtwin/results/nccl_tests.hpp"
 #include "options.hpp"
 
@@ -90,10 +91,14 @@ void add_import_command(CLI::App& app, std::ostream& out, int& exit_code) {
       throw std::invalid_argument("--split writes one file per series: give -o a file name, not -");
     }
     if (!args->split) {
-      refuse_overwriting_inputs({{"LOG", args->log}}, {{"-o", args->output}});
+      refuse_overwriting_inputs({{"LOG", args->log}}, {{"-o", args->output}, {"--csv", args->csv}});
+      if (args->output == "-" && args->csv == "-") {
+        throw std::invalid_argument("-o - and --csv -: only one can go to standard output");
+      }
       const results::ResultFile f =
           results::import_nccl_tests_file(args->log, args->options, provenance(nullptr));
       write_json_output(args->output, results::to_json(f), out);
+      write_csv_output(args->csv, results::to_csv(f), out);
       if (args->output != "-" && args->csv != "-") report(out, *args, f, args->output);
       exit_code = 0;
       return;
