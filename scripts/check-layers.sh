@@ -32,12 +32,16 @@ for f in $(sources fabric); do
   done
 done
 
-# 3. Each backend links only what it needs: ns-3 stays in packet/, rdma-core in verbs/.
+# 3. Each backend links only what it needs: ns-3 stays in packet/, rdma-core in verbs/, SimGrid in flow/.
 for f in $(sources fabric | grep -v '^fabric/packet/'); do
   if grep -n '#include <ns3/' "$f"; then complain "$f: ns-3 outside fabric/packet"; fi
 done
 for f in $(sources fabric bench results | grep -v '^fabric/verbs/' | grep -v '^bench/cli/cli_run.cpp'); do
   if grep -n '#include <infiniband/' "$f"; then complain "$f: rdma-core outside fabric/verbs"; fi
+done
+
+for f in $(sources topologies collectives fabric bench results | grep -v '^fabric/flow/'); do
+  if grep -nE '#include <(simgrid|xbt)/' "$f"; then complain "$f: SimGrid outside fabric/flow"; fi
 done
 
 # 4. Files of one purpose: no source outside tests/ over 500 lines.

@@ -10,6 +10,8 @@ packages=(
   libibverbs-dev rdma-core ibverbs-providers
   libcli11-dev libbenchmark-dev libgtest-dev nlohmann-json3-dev
   gnuplot-nox
+  # The flow-level backend (fabric/flow): SimGrid's max-min network solver.
+  libsimgrid-dev
   # The JSON Schemas of results/schemas, checked against what the commands write (ctest schemas).
   python3 python3-jsonschema
   # The .deb (cpack, scripts/check-package.sh): dpkg-shlibdeps computes its Depends.

@@ -296,7 +296,7 @@ TEST(Cli, PacketWhatIfsAndTheirErrors) {
   }
   const auto analytic = fabtwin({"sim", "--topology", topo, "--routing", "spray"});
   EXPECT_EQ(analytic.code, 2);
-  EXPECT_NE(analytic.err.find("--routing applies to the packet backend only"), std::string::npos)
+  EXPECT_NE(analytic.err.find("--routing applies to the packet and flow backends only"), std::string::npos)
       << analytic.err;
 }
 

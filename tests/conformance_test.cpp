@@ -18,6 +18,7 @@
 #include "fabtwin/coll/datatype.hpp"
 #include "fabtwin/coll/reference.hpp"
 #include "fabtwin/coll/runner.hpp"
+#include "fabtwin/flow/flow.hpp"
 #include "fabtwin/packet/packet.hpp"
 #include "fabtwin/topo/generators.hpp"
 #include "fabtwin/topo/routing.hpp"
@@ -143,6 +144,11 @@ void check_packet(const coll::Plan& plan) {
   check_trace(plan, coll::run_plan(plan, backend), {Seconds(1e-12), false});
 }
 
+void check_flow(const coll::Plan& plan) {
+  // Its own process per run (SimGrid's engine is once per process); times are SimGrid's clock.
+  check_trace(plan, flow::simulate(plan, topology(), {}).run, {Seconds(1e-12), true});
+}
+
 #if FABTWIN_HAVE_VERBS
 void check_verbs_threads(const coll::Plan& plan) {
   for (bool in_place : {false, true}) {
@@ -171,6 +177,7 @@ const std::vector<BackendRow>& backends() {
     {"reference", ranks_up_to(16), {0, 1, 4, 100, 1000, 10000}, check_reference, true},
     {"analytic", ranks_up_to(16), {0, 1, 4, 100, 1000, 10000}, check_analytic, true},
     {"packet", ranks_up_to(16), {0, 1, 4, 100, 1000, 10000}, check_packet},
+    {"flow", ranks_up_to(16), {0, 1, 100, 10000}, check_flow, true},
 #if FABTWIN_HAVE_VERBS
     {"verbs_threads", ranks_up_to(16), {0, 1, 4, 100, 1000, 10000}, check_verbs_threads},
 #endif

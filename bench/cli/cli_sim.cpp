@@ -36,6 +36,15 @@ void print_catalog(std::ostream& out) {
   }
 }
 
+void print_link_events(std::ostream& out, const topo::Topology& t,
+                       const std::vector<backend::LinkEvent>& events) {
+  for (const auto& e : events) {
+    out << "# what-if: " << topo::link_label(t, e.link)
+        << (e.factor == 0 ? " fails" : " runs at " + std::to_string(e.factor) + "x its rate") << " at "
+        << format_duration(e.at) << "\n";
+  }
+}
+
 void print_header(std::ostream& out, const experiment::Scenario& s, std::int32_t ranks) {
   out << "# fabtwin sim: backend " << experiment::to_string(s.backend) << ", " << ranks << " ranks on "
       << s.topology.name << "\n";
@@ -49,11 +58,14 @@ void print_header(std::ostream& out, const experiment::Scenario& s, std::int32_t
     out << "\n";
     if (experiment::find_strategy(s.algorithm) != nullptr)
       out << "# " << s.algorithm << ": the analytic model picks the algorithm, the packet model runs it\n";
-    for (const auto& e : c.link_events) {
-      out << "# what-if: " << topo::link_label(s.topology, e.link)
-          << (e.factor == 0 ? " fails" : " runs at " + std::to_string(e.factor) + "x its rate") << " at "
-          << format_duration(e.at) << "\n";
-    }
+    print_link_events(out, s.topology, c.link_events);
+  }
+  if (s.backend == experiment::BackendKind::flow) {
+    out << "# flow model: " << flow::model_description() << "; routing " << backend::to_string(s.flow.routing)
+        << "\n";
+    if (experiment::find_strategy(s.algorithm) != nullptr)
+      out << "# " << s.algorithm << ": the analytic model picks the algorithm, the flow model runs it\n";
+    print_link_events(out, s.topology, s.flow.link_events);
   }
   if (experiment::needs_round_model(s, s.sizes.back())) {
     const double steps =

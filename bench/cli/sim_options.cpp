@@ -20,6 +20,15 @@ constexpr const char* kPacketOnly[] = {"--fabric",        "--routing",  "--cc", 
                                        "--switch-buffer", "--pfc-xoff", "--pfc-xon",  "--credit-buffer",
                                        "--ecn-kmin",      "--ecn-kmax", "--ecn-pmax", "--rto",
                                        "--fail",          "--degrade"};
+// What the flow model reads of them: it has no queues, flow control or congestion control.
+constexpr const char* kFlowToo[] = {"--routing", "--fail", "--degrade"};
+
+bool flow_reads(const char* option) {
+  for (const char* name : kFlowToo) {
+    if (std::string_view(name) == option) return true;
+  }
+  return false;
+}
 
 // The fabric the topology's network links describe, unless --fabric names one.
 packet::FabricKind fabric_kind(const std::string& option, const topo::Topology& t) {
@@ -47,26 +56,26 @@ void check_packet_config(const SimArgs& a, const packet::PacketConfig& c) {
   }
 }
 
-void add_link_events(const SimArgs& a, const topo::Topology& t, packet::PacketConfig& c) {
+std::vector<backend::LinkEvent> link_events(const SimArgs& a, const topo::Topology& t) {
+  std::vector<backend::LinkEvent> events;
   for (const auto& f : a.fail) {
     auto e = packet::parse_link_event(f, t);
     if (e.factor != 0)
       throw std::invalid_argument("--fail " + f + ": a failure has no factor (use --degrade)");
-    c.link_events.push_back(e);
+    events.push_back(e);
   }
   for (const auto& d : a.degrade) {
     auto e = packet::parse_link_event(d, t);
     if (e.factor == 0) throw std::invalid_argument("--degrade " + d + ": give the rate factor, e.g. @0s=0.5");
-    c.link_events.push_back(e);
+    events.push_back(e);
   }
+  return events;
 }
 
 packet::PacketConfig packet_config(const SimArgs& a, const topo::Topology& t, std::ostream& err) {
   packet::PacketConfig c;
   c.fabric = fabric_kind(a.fabric, t);
-  c.routing = a.routing == "spray"      ? packet::Routing::spray
-              : a.routing == "adaptive" ? packet::Routing::adaptive
-                                        : packet::Routing::ecmp;
+  c.routing = backend::routing_from_string(a.routing);
   // DCQCN is RoCE's congestion control; InfiniBand fabrics rely on credits unless told otherwise.
   const bool dcqcn = a.cc == "dcqcn" || (a.cc == "auto" && c.fabric == packet::FabricKind::roce);
   c.cc = dcqcn ? packet::CongestionControl::dcqcn : packet::CongestionControl::none;
@@ -84,7 +93,7 @@ packet::PacketConfig packet_config(const SimArgs& a, const topo::Topology& t, st
   c.ecn.pmax = a.ecn_pmax;
   c.retransmit_timeout = parse_duration_option("--rto", a.rto);
   check_packet_config(a, c);
-  add_link_events(a, t, c);
+  c.link_events = link_events(a, t);
   if (isatty(STDERR_FILENO)) {
     c.on_progress = [&err](Seconds simulated, double wall, std::uint64_t events) {
       char line[160];
@@ -153,8 +162,10 @@ void add_sim_options(CLI::App& cmd, SimArgs& a) {
   cmd.add_option("-f,--stepfactor", a.factor, "multiply the size by this between rows")
       ->capture_default_str();
   cmd.add_option("-i,--stepbytes", a.stepbytes, "add this to the size between rows instead of -f");
-  cmd.add_option("--backend", a.backend, "analytic (alpha-beta model) or packet (ns-3 packet simulation)")
-      ->check(CLI::IsMember({"analytic", "packet"}))
+  cmd.add_option(
+         "--backend", a.backend,
+         "analytic (alpha-beta model), packet (ns-3 packet simulation) or flow (SimGrid max-min flows)")
+      ->check(CLI::IsMember({"analytic", "packet", "flow"}))
       ->capture_default_str();
   add_packet_options(cmd, a);
   cmd.add_option("--seed", a.seed, "ECMP hash seed")->capture_default_str();
@@ -208,15 +219,26 @@ experiment::Scenario make_scenario(const CLI::App& cmd, const SimArgs& a, std::o
   s.endpoint.per_message = parse_duration_option("--per-message", a.per_message);
   s.endpoint.reduce_rate = parse_rate_option("--reduce-bw", a.reduce_rate);
   s.topology = results::calibrated(a.calibration, topo::topology_from_spec(a.topology), s.endpoint);
-  if (s.backend != experiment::BackendKind::packet) {
-    for (const char* name : kPacketOnly) {
-      if (cmd.count(name) > 0) {
-        throw std::invalid_argument(std::string(name) +
-                                    " applies to the packet backend only (add --backend packet)");
-      }
-    }
-  } else {
+  if (s.backend == experiment::BackendKind::packet) {
     s.packet = packet_config(a, s.topology, err);
+    return s;
+  }
+  const bool flow = s.backend == experiment::BackendKind::flow;
+  for (const char* name : kPacketOnly) {
+    if (cmd.count(name) == 0 || (flow && flow_reads(name))) continue;
+    if (flow) {
+      throw std::invalid_argument(std::string(name) +
+                                  " applies to the packet backend only: the flow model has no queues, flow "
+                                  "control or congestion control (it reads --routing, --fail, --degrade)");
+    }
+    throw std::invalid_argument(std::string(name) + " applies to the " +
+                                (flow_reads(name) ? "packet and flow backends" : "packet backend") +
+                                " only (add --backend " + (flow_reads(name) ? "packet or flow" : "packet") +
+                                ")");
+  }
+  if (flow) {
+    s.flow.routing = backend::routing_from_string(a.routing);
+    s.flow.link_events = link_events(a, s.topology);
   }
   return s;
 }

@@ -40,6 +40,23 @@ void print_fabric(std::ostream& out, const packet::FabricReport& f, const topo::
   out << line;
 }
 
+void print_flow_fabric(std::ostream& out, const flow::FlowReport& f, const topo::Topology& t, Bytes size) {
+  char line[256];
+  out << "#\n# flow fabric at " << format_bytes(size) << ":\n";
+  for (std::size_t i = 0; i < f.busiest.size() && i < 3; ++i) {
+    const auto& u = f.busiest[i];
+    std::snprintf(line, sizeof line, "#   %s  %.1f MB, busy %.0f%% of the run\n",
+                  topo::link_direction_name(t, u.link, u.forward).c_str(), static_cast<double>(u.bytes) / 1e6,
+                  100.0 * u.busy.count() / std::max(f.simulated.count(), 1e-12));
+    out << line;
+  }
+  std::snprintf(line, sizeof line,
+                "#   %llu flows (%llu re-routed); simulated %.3f ms in %.2f s of wall time, peak memory %s\n",
+                static_cast<unsigned long long>(f.flows), static_cast<unsigned long long>(f.rerouted),
+                f.simulated.millis(), f.wall_s, format_bytes(Bytes(f.peak_memory_bytes)).c_str());
+  out << line;
+}
+
 void print_busiest(std::ostream& out, const experiment::SizeRun& run, const topo::Topology& t) {
   out << "#\n# busiest links at " << format_bytes(Bytes(run.row.size_bytes)) << ":\n";
   for (std::size_t i = 0; i < run.busiest.size() && i < 3; ++i) {
@@ -61,6 +78,8 @@ void print_busiest(std::ostream& out, const experiment::SizeRun& run, const topo
 void print_size_report(std::ostream& out, const experiment::SizeRun& run, const topo::Topology& t) {
   if (run.fabric) {
     print_fabric(out, *run.fabric, t, Bytes(run.row.size_bytes));
+  } else if (run.flow) {
+    print_flow_fabric(out, *run.flow, t, Bytes(run.row.size_bytes));
   } else if (run.model == "plan") {
     print_busiest(out, run, t);
   }

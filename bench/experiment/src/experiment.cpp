@@ -12,10 +12,11 @@ namespace fabtwin::experiment {
 
 namespace {
 
-std::invalid_argument packet_needs_a_plan(std::int32_t ranks, const std::string& algorithm) {
-  return std::invalid_argument("--backend packet over " + std::to_string(ranks) + " ranks: the " + algorithm +
-                               " plan is too large to build and the packet model needs one (use --backend "
-                               "analytic or fewer --ranks)");
+std::invalid_argument needs_a_plan(BackendKind backend, std::int32_t ranks, const std::string& algorithm) {
+  const std::string name = to_string(backend);
+  return std::invalid_argument("--backend " + name + " over " + std::to_string(ranks) + " ranks: the " +
+                               algorithm + " plan is too large to build and the " + name +
+                               " model needs one (use --backend analytic or fewer --ranks)");
 }
 
 void check_algorithm(const Scenario& s) {
@@ -31,13 +32,14 @@ void check_algorithm(const Scenario& s) {
                               " algorithm \"" + s.algorithm + "\" (known: " + list + ")");
 }
 
-SizeRun run_size(const Scenario& s, const Candidate& c, const packet::PacketConfig& config) {
+SizeRun run_size(const Scenario& s, const Candidate& c, const packet::PacketConfig& config,
+                 const flow::FlowConfig& flow_config) {
   Evaluation e = choose(s.algorithm, c);
   SizeRun sr;
   Seconds time = e.time;
   if (e.rounds) {
     // A strategy may pick an algorithm past its plan: only the analytic model has round forms.
-    if (s.backend == BackendKind::packet) throw packet_needs_a_plan(c.group.ranks, e.algorithm);
+    if (s.backend != BackendKind::analytic) throw needs_a_plan(s.backend, c.group.ranks, e.algorithm);
     sr.model = e.algorithm + "-rounds";
     sr.row = results::row_of(e.round_plan->summary(), c.group.ranks, to_string(s.backend), time);
     if (e.nccl_model_us) sr.row.extra["nccl_model_us"] = *e.nccl_model_us;
@@ -50,6 +52,12 @@ SizeRun run_size(const Scenario& s, const Candidate& c, const packet::PacketConf
     sr.run = std::move(r.run);
     sr.fabric = std::move(r.fabric);
     sr.model = "packet";
+  } else if (s.backend == BackendKind::flow) {
+    flow::FlowResult r = flow::simulate(plan, s.topology, flow_config);
+    time = r.time;
+    sr.run = std::move(r.run);
+    sr.flow = std::move(r.fabric);
+    sr.model = "flow";
   } else {
     sr.run = std::move(e.prediction->run);
     sr.busiest = std::move(e.prediction->busiest);
@@ -58,6 +66,7 @@ SizeRun run_size(const Scenario& s, const Candidate& c, const packet::PacketConf
   sr.row = results::row_of(plan, c.group.ranks, to_string(s.backend), time);
   if (e.nccl_model_us) sr.row.extra["nccl_model_us"] = *e.nccl_model_us;
   if (sr.fabric) sr.row.extra["fabric"] = fabric_json(*sr.fabric, s.topology);
+  if (sr.flow) sr.row.extra["fabric"] = flow_fabric_json(*sr.flow, s.topology);
   return sr;
 }
 
@@ -93,8 +102,8 @@ bool needs_round_model(const Scenario& s, std::uint64_t size) {
 void check_scenario(const Scenario& s) {
   check_algorithm(s);
   if (s.sizes.empty()) throw std::invalid_argument("the scenario has no sizes");
-  if (s.backend == BackendKind::packet && needs_round_model(s, s.sizes.back())) {
-    throw packet_needs_a_plan(resolve_ranks(s.ranks, &s.topology, 0), s.algorithm);
+  if (s.backend != BackendKind::analytic && needs_round_model(s, s.sizes.back())) {
+    throw needs_a_plan(s.backend, resolve_ranks(s.ranks, &s.topology, 0), s.algorithm);
   }
 }
 
@@ -107,6 +116,9 @@ Outcome run(const Scenario& s, const Hooks& hooks) {
   packet::PacketConfig config = s.packet;
   config.endpoint = s.endpoint;
   config.seed = s.seed;
+  flow::FlowConfig flow_config = s.flow;
+  flow_config.endpoint = s.endpoint;
+  flow_config.seed = s.seed;
 
   Outcome out;
   out.results.origin = std::string("sim --backend ") + to_string(s.backend);
@@ -115,7 +127,7 @@ Outcome run(const Scenario& s, const Hooks& hooks) {
   for (std::uint64_t size : s.sizes) {
     if (size == 0) throw std::invalid_argument("size 0: a zero-byte collective has no bandwidth");
     const Candidate c{s.collective, group, size, s.options, router, costs};
-    SizeRun sr = run_size(s, c, config);
+    SizeRun sr = run_size(s, c, config, flow_config);
     check_row(sr.row, size, out.results.rows.empty() ? nullptr : &out.results.rows.back());
     if (out.results.rows.empty()) out.results.run.options["model"] = sr.model;
     if (hooks.on_size) hooks.on_size(sr);

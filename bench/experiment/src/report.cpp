@@ -43,12 +43,18 @@ nlohmann::json provenance(const topo::Topology* topology) {
 
 namespace {
 
-nlohmann::json packet_json(const packet::PacketConfig& config, const topo::Topology& topology) {
+nlohmann::json events_json(const std::vector<backend::LinkEvent>& link_events,
+                           const topo::Topology& topology) {
   nlohmann::json events = nlohmann::json::array();
-  for (const auto& e : config.link_events) {
+  for (const auto& e : link_events) {
     events.push_back(
         {{"link", topo::link_label(topology, e.link)}, {"at_s", e.at.count()}, {"factor", e.factor}});
   }
+  return events;
+}
+
+nlohmann::json packet_json(const packet::PacketConfig& config, const topo::Topology& topology) {
+  const nlohmann::json events = events_json(config.link_events, topology);
   return {{"fabric", packet::to_string(config.fabric)},
           {"routing", packet::to_string(config.routing)},
           {"cc", packet::to_string(config.cc)},
@@ -79,6 +85,11 @@ results::Run run_header(const Scenario& s, std::int32_t ranks) {
   run.options = {{"per_message_s", s.endpoint.per_message.count()},
                  {"reduce_rate_bps", s.endpoint.reduce_rate.count()}};
   if (s.backend == BackendKind::packet) run.options["packet"] = packet_json(s.packet, s.topology);
+  if (s.backend == BackendKind::flow) {
+    run.options["flow"] = {{"model", flow::model_description()},
+                           {"routing", backend::to_string(s.flow.routing)},
+                           {"link_events", events_json(s.flow.link_events, s.topology)}};
+  }
   return run;
 }
 
@@ -106,6 +117,21 @@ nlohmann::json fabric_json(const packet::FabricReport& f, const topo::Topology& 
           {"events", f.events},
           {"simulated_s", f.simulated.count()},
           {"wall_s", f.wall_s}};
+}
+
+nlohmann::json flow_fabric_json(const flow::FlowReport& f, const topo::Topology& t) {
+  nlohmann::json busiest = nlohmann::json::array();
+  for (const auto& u : f.busiest) {
+    const auto& l = t.links[u.link];
+    busiest.push_back({{"from", t.nodes[u.forward ? l.a : l.b].name},
+                       {"to", t.nodes[u.forward ? l.b : l.a].name},
+                       {"bytes", u.bytes},
+                       {"busy_s", u.busy.count()},
+                       {"utilization", u.busy.count() / std::max(f.simulated.count(), 1e-12)}});
+  }
+  return {{"busiest_links", busiest},     {"flows", f.flows},
+          {"rerouted_flows", f.rerouted}, {"simulated_s", f.simulated.count()},
+          {"wall_s", f.wall_s},           {"peak_memory_bytes", f.peak_memory_bytes}};
 }
 
 }  // namespace fabtwin::experiment

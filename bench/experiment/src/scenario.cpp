@@ -6,13 +6,22 @@
 namespace fabtwin::experiment {
 
 const char* to_string(BackendKind b) {
-  return b == BackendKind::packet ? "packet" : "analytic";
+  switch (b) {
+    case BackendKind::packet:
+      return "packet";
+    case BackendKind::flow:
+      return "flow";
+    case BackendKind::analytic:
+      break;
+  }
+  return "analytic";
 }
 
 BackendKind backend_from_string(const std::string& name) {
   if (name == "analytic") return BackendKind::analytic;
   if (name == "packet") return BackendKind::packet;
-  throw std::invalid_argument("unknown backend \"" + name + "\" (known: analytic, packet)");
+  if (name == "flow") return BackendKind::flow;
+  throw std::invalid_argument("unknown backend \"" + name + "\" (known: analytic, packet, flow)");
 }
 
 std::int32_t resolve_ranks(std::int32_t requested, const topo::Topology* topology, std::int32_t fallback) {

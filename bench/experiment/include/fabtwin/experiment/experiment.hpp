@@ -11,13 +11,14 @@
 
 #include "fabtwin/analytic/analytic.hpp"
 #include "fabtwin/coll/algorithms.hpp"
+#include "fabtwin/flow/flow.hpp"
 #include "fabtwin/packet/packet.hpp"
 #include "fabtwin/results/results.hpp"
 #include "fabtwin/topo/topology.hpp"
 
 namespace fabtwin::experiment {
 
-enum class BackendKind { analytic, packet };
+enum class BackendKind { analytic, packet, flow };
 const char* to_string(BackendKind b);
 // Throws std::invalid_argument naming the known backends.
 BackendKind backend_from_string(const std::string& name);
@@ -35,13 +36,16 @@ struct Scenario {
   std::uint64_t seed = 0;  // ECMP hash (and the packet model's random choices)
   // The packet model's settings; its endpoint costs and seed are the scenario's.
   packet::PacketConfig packet;
+  // The flow model's routing and what-ifs; its endpoint costs and seed are the scenario's.
+  flow::FlowConfig flow;
 };
 
 // What one size produced, beyond its results row.
 struct SizeRun {
   results::Row row;
-  std::string model;  // "plan", "packet", or "<algorithm>-rounds" for a plan too large to build
+  std::string model;  // "plan", "packet", "flow", or "<algorithm>-rounds" for a plan too large to build
   std::optional<packet::FabricReport> fabric;
+  std::optional<flow::FlowReport> flow;
   std::vector<analytic::LinkLoad> busiest;  // the analytic model's busiest links (plan model)
   coll::RunResult run;                      // the per-step trace (empty for the round model)
 };

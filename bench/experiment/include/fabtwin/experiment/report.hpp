@@ -17,5 +17,7 @@ nlohmann::json provenance(const topo::Topology* topology);
 results::Run run_header(const Scenario& s, std::int32_t ranks);
 
 nlohmann::json fabric_json(const packet::FabricReport& f, const topo::Topology& t);
+// The flow model's: busiest link directions with their utilisation, flows, wall time and memory.
+nlohmann::json flow_fabric_json(const flow::FlowReport& f, const topo::Topology& t);
 
 }  // namespace fabtwin::experiment

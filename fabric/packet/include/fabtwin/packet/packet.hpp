@@ -13,6 +13,7 @@
 
 #include "fabtwin/backend/endpoint.hpp"
 #include "fabtwin/backend/errors.hpp"
+#include "fabtwin/backend/whatif.hpp"
 #include "fabtwin/coll/runner.hpp"
 #include "fabtwin/topo/routing.hpp"
 #include "fabtwin/units.hpp"
@@ -20,24 +21,15 @@
 namespace fabtwin::packet {
 
 enum class FabricKind { roce, infiniband };
-enum class Routing { ecmp, spray, adaptive };
+using backend::Routing;
 enum class CongestionControl { none, dcqcn };
 
 const char* to_string(FabricKind k);
-const char* to_string(Routing r);
+using backend::to_string;
 const char* to_string(CongestionControl c);
 
-// A what-if applied at a moment of simulated time: the link fails (factor 0) or runs at factor x its
-// rate. Failed links are routed around from that moment on, as a fabric's routing would reconverge.
-struct LinkEvent {
-  topo::LinkId link = 0;
-  Seconds at{0};
-  double factor = 0.0;
-};
-
-// Parses "NODE_A/NODE_B@TIME" (fail) or "NODE_A/NODE_B@TIME=FACTOR" (degrade) against a topology,
-// e.g. "leaf0/spine1@20us" or "leaf0/spine1@0s=0.5". Throws std::invalid_argument naming the part at fault.
-LinkEvent parse_link_event(const std::string& text, const topo::Topology& topology);
+using backend::LinkEvent;
+using backend::parse_link_event;
 
 // ECN marking at a switch egress queue (RED-like, on the instantaneous queue as DCQCN switches do).
 struct EcnConfig {
@@ -77,9 +69,9 @@ struct PacketConfig {
   std::uint32_t data_priority = 3;
   EcnConfig ecn;
   DcqcnConfig dcqcn;
-  std::uint32_t ack_every = 16;        // receiver acknowledges every this many packets, and each message end
+  std::uint32_t ack_every = 16;      // receiver acknowledges every this many packets, and each message end
   Seconds retransmit_timeout{1e-3};  // go-back-N after this long without acknowledgement progress
-  std::uint32_t retry_limit = 7;       // consecutive timeouts before the QP fails, as IB's retry_cnt
+  std::uint32_t retry_limit = 7;     // consecutive timeouts before the QP fails, as IB's retry_cnt
   // Simulated time without any completion after which the run is declared stuck.
   Seconds stall_timeout{0.5};
   std::vector<LinkEvent> link_events;
@@ -113,7 +105,6 @@ struct FabricReport {
 };
 
 using backend::SimulationFailed;
-
 
 // Drives one plan through the packet model. ns-3's simulator is a process-wide singleton, so only one
 // PacketBackend may exist at a time; constructing a second one throws std::logic_error.

@@ -1,0 +1,174 @@
+// The flow model against max-min shares solved by hand, its routing modes and what-ifs, and its runs'
+// determinism. Flow against packet on the packet model's reference scenarios: flow_packet_test.cpp.
+#include "fabtwin/flow/flow.hpp"
+
+#include <gtest/gtest.h>
+
+#include "fabtwin/topo/generators.hpp"
+#include "fabtwin/topo/wire.hpp"
+
+namespace fabtwin::flow {
+namespace {
+
+// One send of `bytes` per (from, to) pair, every one ready at time zero.
+coll::Plan sends(const std::vector<std::pair<std::int32_t, std::int32_t>>& pairs, std::int32_t ranks,
+                 std::uint64_t bytes) {
+  coll::Plan p;
+  p.collective = coll::Collective::broadcast;
+  p.algorithm = "test-sends";
+  p.dtype = coll::DataType::int32;
+  p.count = bytes / 4;
+  p.size_bytes = bytes;
+  p.ranks.resize(ranks);
+  for (const auto& [from, to] : pairs) {
+    coll::Step send;
+    send.kind = coll::StepKind::send;
+    send.peer = to;
+    send.src = {coll::BufferKind::input, 0, bytes};
+    p.ranks[from].steps.push_back(send);
+    p.ranks[from].input_bytes = bytes;
+    coll::Step recv;
+    recv.kind = coll::StepKind::recv;
+    recv.peer = from;
+    recv.dst = {coll::BufferKind::output, p.ranks[to].output_bytes, bytes};
+    p.ranks[to].output_bytes += bytes;
+    p.ranks[to].steps.push_back(recv);
+  }
+  return p;
+}
+
+double received_at(const FlowResult& r, std::int32_t to, std::int32_t from) {
+  for (const auto& t : r.run.trace) {
+    if (t.rank == to && t.kind == coll::StepKind::recv && t.peer == from) return t.end.count();
+  }
+  throw std::runtime_error("no such receive");
+}
+
+// A 400 Gb/s RoCE link's payload rate at a 4 KiB MTU: 82 bytes of headers per packet.
+constexpr double kRate = 400e9 / 8 * 4096.0 / (4096.0 + 82.0);
+constexpr std::uint64_t kBytes = 256ull << 20;
+// Three leaves of three hosts, one 400G uplink each to one spine.
+const char* const kLeaves = "fat-tree:tiers=2,hosts=9,hosts_per_leaf=3,oversub=3,speed=400Gbps,latency=1us";
+
+TEST(Flow, OneFlowReachesThePayloadRateAfterItsLatency) {
+  const auto t =
+      topo::topology_from_spec("fat-tree:tiers=2,hosts=2,hosts_per_leaf=2,speed=400Gbps,latency=1us");
+  const auto r = simulate(sends({{0, 1}}, 2, kBytes), t, {});
+  // Per-message 2 us, two PCIe hops of 0.5 us, two network hops of 1 us, then the bytes at line rate.
+  EXPECT_NEAR(received_at(r, 1, 0), 5e-6 + kBytes / kRate, 1e-9);
+  EXPECT_EQ(r.fabric.flows, 1u);
+}
+
+TEST(Flow, ParkingLotGetsItsMaxMinShares) {
+  // A: 0 -> 3 crosses leaf0's uplink and the spine's link down to leaf1. B: 1 -> 6 shares the uplink
+  // only; C: 7 -> 4 and D: 8 -> 5 share the link down to leaf1 only. That link, with three flows, is
+  // the first bottleneck: A, C and D get R/3 each. B takes the uplink's rest, 2R/3, and ends at
+  // 1.5 S/R; A, C and D end at 3 S/R.
+  const auto t = topo::topology_from_spec(kLeaves);
+  const auto r = simulate(sends({{0, 3}, {1, 6}, {7, 4}, {8, 5}}, 9, kBytes), t, {});
+  const double s_over_r = kBytes / kRate;
+  EXPECT_NEAR(received_at(r, 6, 1) / (1.5 * s_over_r), 1.0, 1e-3);
+  for (const auto& [to, from] : {std::pair{3, 0}, {4, 7}, {5, 8}}) {
+    EXPECT_NEAR(received_at(r, to, from) / (3 * s_over_r), 1.0, 1e-3) << from << " -> " << to;
+  }
+}
+
+TEST(Flow, FlowsFreedByAnEndingFlowTakeItsShare) {
+  // Two flows share leaf0's uplink, one of half the size: both run at R/2 until the short one ends at
+  // S/R (its S/2 at R/2); the long one then has the link alone and ends at S/R + (S/2)/R = 1.5 S/R.
+  const auto t = topo::topology_from_spec(kLeaves);
+  coll::Plan p = sends({{0, 3}, {1, 4}}, 9, kBytes);
+  p.ranks[1].steps[0].src.bytes = kBytes / 2;
+  p.ranks[4].steps[0].dst.bytes = kBytes / 2;
+  const auto r = simulate(p, t, {});
+  const double s_over_r = kBytes / kRate;
+  // Both start after the same latency: what it adds is what a lone flow's time has beyond S/R.
+  const double fixed = received_at(simulate(sends({{0, 3}}, 9, kBytes), t, {}), 3, 0) - s_over_r;
+  EXPECT_NEAR((received_at(r, 4, 1) - fixed) / s_over_r, 1.0, 1e-4);
+  EXPECT_NEAR((received_at(r, 3, 0) - fixed) / (1.5 * s_over_r), 1.0, 1e-4);
+}
+
+// Two flows leaf0 -> leaf1 over two spines: some seed hashes both onto one uplink, another apart.
+TEST(Flow, EcmpCollisionsHalveTheFlowsSprayingAndAdaptiveRoutingEvenThem) {
+  const auto t = topo::topology_from_spec("fat-tree:tiers=2,hosts=4,hosts_per_leaf=2,speed=400Gbps");
+  const coll::Plan p = sends({{0, 2}, {1, 3}}, 4, kBytes);
+  const double line = kBytes / kRate;
+  const double alone = received_at(simulate(sends({{0, 2}}, 4, kBytes), t, {}), 2, 0);
+  const double fixed = alone - line;
+  FlowConfig c;
+  std::optional<std::uint64_t> colliding, apart;
+  for (std::uint64_t seed = 0; seed < 64 && !(colliding && apart); ++seed) {
+    c.seed = seed;
+    const double took = received_at(simulate(p, t, c), 2, 0);
+    (took > 1.5 * line ? colliding : apart) = seed;
+  }
+  ASSERT_TRUE(colliding && apart);
+  c.seed = *colliding;
+  EXPECT_NEAR((received_at(simulate(p, t, c), 2, 0) - fixed) / (2 * line), 1.0, 1e-4);
+  for (auto routing : {backend::Routing::spray, backend::Routing::adaptive}) {
+    c.routing = routing;
+    const auto r = simulate(p, t, c);
+    EXPECT_NEAR(received_at(r, 2, 0) / alone, 1.0, 1e-4) << backend::to_string(routing);
+    EXPECT_NEAR(received_at(r, 3, 1) / alone, 1.0, 1e-4) << backend::to_string(routing);
+  }
+}
+
+TEST(Flow, AFailedLinkMovesTheRestOfItsFlowsAndADegradedOneSlowsThem) {
+  const auto t = topo::topology_from_spec("fat-tree:tiers=2,hosts=4,hosts_per_leaf=2,speed=400Gbps");
+  const coll::Plan p = sends({{0, 2}}, 4, kBytes);
+  FlowConfig c;
+  const auto healthy = simulate(p, t, c);
+  const auto& first = healthy.fabric.busiest.front();
+  // Fail the spine link the flow uses halfway: the rest goes over the other spine, at the same rate.
+  topo::LinkId uplink = first.link;
+  for (const auto& u : healthy.fabric.busiest) {
+    const auto& l = t.links[u.link];
+    if (t.nodes[l.a].kind == topo::NodeKind::network_switch &&
+        t.nodes[l.b].kind == topo::NodeKind::network_switch)
+      uplink = u.link;
+  }
+  const double line = kBytes / kRate;
+  c.link_events = {{uplink, Seconds(line / 2), 0.0}};
+  const auto failed = simulate(p, t, c);
+  EXPECT_EQ(failed.fabric.rerouted, 1u);
+  EXPECT_NEAR(failed.time.count() / healthy.time.count(), 1.0, 1e-3);
+  // Half the rate from the start: twice the time, give or take the latency.
+  c.link_events = {{uplink, Seconds(0), 0.5}};
+  EXPECT_NEAR(simulate(p, t, c).time.count() / (2 * line), 1.0, 1e-3);
+}
+
+TEST(Flow, AFailureThatLeavesNoPathIsASimulationFailure) {
+  const auto t = topo::topology_from_spec("fat-tree:tiers=2,hosts=4,hosts_per_leaf=2,speed=400Gbps");
+  topo::LinkId edge = 0;
+  for (const auto& l : t.links) {
+    if (t.nodes[l.a].kind == topo::NodeKind::nic || t.nodes[l.b].kind == topo::NodeKind::nic) {
+      if (t.nodes[l.a].host == 0 || t.nodes[l.b].host == 0) edge = l.id;
+    }
+  }
+  FlowConfig c;
+  c.link_events = {{edge, Seconds(0), 0.0}};
+  EXPECT_THROW(simulate(sends({{0, 2}}, 4, kBytes), t, c), backend::SimulationFailed);
+}
+
+TEST(Flow, SameSeedSameTrace) {
+  const auto t = topo::topology_from_spec(kLeaves);
+  const coll::Plan p = sends({{0, 3}, {1, 6}, {7, 4}, {8, 5}, {2, 5}}, 9, 1ull << 20);
+  FlowConfig c;
+  c.seed = 7;
+  c.routing = backend::Routing::adaptive;
+  const auto a = simulate(p, t, c), b = simulate(p, t, c);
+  ASSERT_EQ(a.run.trace.size(), b.run.trace.size());
+  for (std::size_t i = 0; i < a.run.trace.size(); ++i) {
+    EXPECT_EQ(a.run.trace[i].rank, b.run.trace[i].rank);
+    EXPECT_EQ(a.run.trace[i].step, b.run.trace[i].step);
+    EXPECT_EQ(a.run.trace[i].end.count(), b.run.trace[i].end.count());
+  }
+}
+
+TEST(Flow, APlanLargerThanTheTopologyIsRefused) {
+  const auto t = topo::topology_from_spec("fat-tree:tiers=2,hosts=2,hosts_per_leaf=2,speed=400Gbps");
+  EXPECT_THROW(simulate(sends({{0, 3}}, 4, 1024), t, {}), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace fabtwin::flow
