@@ -6,36 +6,12 @@
 
 #include "fabtwin/topo/generators.hpp"
 #include "fabtwin/topo/wire.hpp"
+#include "sends_plan.hpp"
 
 namespace fabtwin::flow {
 namespace {
 
-// One send of `bytes` per (from, to) pair, every one ready at time zero.
-coll::Plan sends(const std::vector<std::pair<std::int32_t, std::int32_t>>& pairs, std::int32_t ranks,
-                 std::uint64_t bytes) {
-  coll::Plan p;
-  p.collective = coll::Collective::broadcast;
-  p.algorithm = "test-sends";
-  p.dtype = coll::DataType::int32;
-  p.count = bytes / 4;
-  p.size_bytes = bytes;
-  p.ranks.resize(ranks);
-  for (const auto& [from, to] : pairs) {
-    coll::Step send;
-    send.kind = coll::StepKind::send;
-    send.peer = to;
-    send.src = {coll::BufferKind::input, 0, bytes};
-    p.ranks[from].steps.push_back(send);
-    p.ranks[from].input_bytes = bytes;
-    coll::Step recv;
-    recv.kind = coll::StepKind::recv;
-    recv.peer = from;
-    recv.dst = {coll::BufferKind::output, p.ranks[to].output_bytes, bytes};
-    p.ranks[to].output_bytes += bytes;
-    p.ranks[to].steps.push_back(recv);
-  }
-  return p;
-}
+using test::sends;
 
 double received_at(const FlowResult& r, std::int32_t to, std::int32_t from) {
   for (const auto& t : r.run.trace) {
@@ -54,8 +30,19 @@ TEST(Flow, OneFlowReachesThePayloadRateAfterItsLatency) {
   const auto t =
       topo::topology_from_spec("fat-tree:tiers=2,hosts=2,hosts_per_leaf=2,speed=400Gbps,latency=1us");
   const auto r = simulate(sends({{0, 1}}, 2, kBytes), t, {});
-  // Per-message 2 us, two PCIe hops of 0.5 us, two network hops of 1 us, then the bytes at line rate.
-  EXPECT_NEAR(received_at(r, 1, 0), 5e-6 + kBytes / kRate, 1e-9);
+  // Per-message 2 us, two PCIe hops of 0.5 us, two network hops of 1 us; the first packet's store and
+  // forward: 4096 B over each 512 Gb/s PCIe hop (64 ns) and 4178 B over the 400G hops (83.56 ns), less
+  // the one the bytes at line rate already pay; then the bytes at line rate.
+  const double fill = 2 * 4096 * 8 / 512e9 + 2 * 4178 * 8 / 400e9 - 4178 * 8 / 400e9;
+  EXPECT_NEAR(received_at(r, 1, 0), 5e-6 + fill + kBytes / kRate, 1e-10);
+  // The sender's completion waits for the ACK's way back: the four links' latency and an ACK frame
+  // (headers and AETH, 86 B on RoCE, 4 B on PCIe) over each.
+  const double ack = 3e-6 + 2 * 86 * 8 / 400e9 + 2 * 4 * 8 / 512e9;
+  double sent = 0;
+  for (const auto& t : r.run.trace) {
+    if (t.kind == coll::StepKind::send) sent = t.end.count();
+  }
+  EXPECT_NEAR(sent - received_at(r, 1, 0), ack, 1e-10);
   EXPECT_EQ(r.fabric.flows, 1u);
 }
 
@@ -132,9 +119,10 @@ TEST(Flow, AFailedLinkMovesTheRestOfItsFlowsAndADegradedOneSlowsThem) {
   const auto failed = simulate(p, t, c);
   EXPECT_EQ(failed.fabric.rerouted, 1u);
   EXPECT_NEAR(failed.time.count() / healthy.time.count(), 1.0, 1e-3);
-  // Half the rate from the start: twice the time, give or take the latency.
+  // Half the rate from the start: the bytes take twice as long, the latencies are the same.
   c.link_events = {{uplink, Seconds(0), 0.5}};
-  EXPECT_NEAR(simulate(p, t, c).time.count() / (2 * line), 1.0, 1e-3);
+  const double latencies = healthy.time.count() - line;
+  EXPECT_NEAR((simulate(p, t, c).time.count() - latencies) / (2 * line), 1.0, 1e-4);
 }
 
 TEST(Flow, AFailureThatLeavesNoPathIsASimulationFailure) {

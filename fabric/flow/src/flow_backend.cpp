@@ -61,6 +61,35 @@ double payload_rate(const topo::Link& l) {
   return l.bandwidth.count() / 8.0 * mtu / (mtu + per_packet);
 }
 
+// What a path adds to a flow beside its bytes at the bottleneck, as the packet model's queue pairs
+// have it: the links' latency; the first packet's store-and-forward through every hop but the one
+// whose rate the fluid bytes already pay; and, for the sender, the acknowledgement's way back (an
+// RDMA write completes at its requester when the ACK arrives, AETH on the transport headers).
+struct PathTiming {
+  double latency = 0;
+  double fill = 0;
+  double ack = 0;
+};
+
+PathTiming path_timing(const topo::Topology& t, const topo::Path& path, std::uint64_t bytes) {
+  constexpr double kAethBytes = 4;
+  PathTiming p;
+  double slowest_packet = 0;
+  for (const auto& hop : path) {
+    const topo::Link& l = t.links[hop.link];
+    const double per_packet = topo::frame_format(l.layer).per_packet;
+    const double byte_time = 8.0 / l.bandwidth.count();
+    const double packet =
+        (static_cast<double>(std::min<std::uint64_t>(bytes, l.mtu.count())) + per_packet) * byte_time;
+    p.latency += l.latency.count();
+    p.fill += packet;
+    slowest_packet = std::max(slowest_packet, packet);
+    p.ack += l.latency.count() + (per_packet + kAethBytes) * byte_time;
+  }
+  p.fill -= slowest_packet;
+  return p;
+}
+
 class FlowBackend final : public coll::Backend {
  public:
   FlowBackend(const coll::Plan& plan, const topo::Topology& topology, const FlowConfig& config);
@@ -69,7 +98,7 @@ class FlowBackend final : public coll::Backend {
   FlowReport report() const;
 
  private:
-  enum class TimerKind { local_step, latency_done, link_event };
+  enum class TimerKind { local_step, latency_done, acked, link_event };
   struct Timer {
     double at;
     std::uint64_t order;  // ties keep their insertion order: runs are deterministic
@@ -90,7 +119,7 @@ class FlowBackend final : public coll::Backend {
     double start = 0;
     std::uint32_t parts_left = 0;
     std::uint64_t wire_bytes = 0;  // with protocol framing and below-line efficiency
-    double fixed = 0;              // latency beside the links'
+    double ack = 0;                // from delivery to the send's completion
     double rate_cap = -1;          // bytes per second, -1 for none
   };
 
@@ -120,7 +149,7 @@ class FlowBackend final : public coll::Backend {
   std::vector<std::uint32_t> free_parts_;
   std::vector<sg4::CommPtr> retired_;  // finished flows whose activity SimGrid has yet to close
   std::unordered_map<const void*, std::uint32_t> part_of_;  // solver activity -> its part
-  std::vector<coll::StepRef> steps_;
+  std::vector<coll::Completion> steps_;                     // local steps: the step and when it was ready
   std::priority_queue<Timer, std::vector<Timer>, Later> timers_;
   std::uint64_t order_ = 0;
   std::vector<coll::Completion> done_;
@@ -172,7 +201,7 @@ void FlowBackend::post(coll::StepRef ref, Seconds ready) {
   if (s.kind == coll::StepKind::reduce || s.kind == coll::StepKind::copy) {
     const bool in_switch = plan_.reducer(ref.rank) != nullptr;
     const Seconds work = in_switch ? Seconds(0) : backend::local_step_time(s, config_.endpoint);
-    steps_.push_back(ref);
+    steps_.push_back({ref, ready, ready + work});
     add_timer((ready + work).count(), TimerKind::local_step, static_cast<std::uint32_t>(steps_.size() - 1));
     return;
   }
@@ -181,28 +210,30 @@ void FlowBackend::post(coll::StepRef ref, Seconds ready) {
   const backend::Transfer& t = rendezvous_.transfer(*index);
   const std::int32_t from = t.send.rank, to = t.recv.rank;
   const topo::Path path = routes_.path(from, to);
-  double links_latency = 0;
-  for (const auto& hop : path) links_latency += topology_.links[hop.link].latency.count();
   const backend::Placement& placement = routes_.placement();
   const auto cost = backend::message_cost(plan_.protocol, t.bytes, placement.crosses_hosts(from, to),
-                                          Seconds(links_latency), config_.endpoint);
+                                          Seconds(path_timing(topology_, path, 0).latency), config_.endpoint);
   Pending& p = pending_[*index];
   p.start = t.start.count();
   // Below full efficiency a link is busy longer for the same bytes: count them as more.
   p.wire_bytes = static_cast<std::uint64_t>(
       std::ceil(static_cast<double>(cost.wire_bytes) / placement.efficiency(from, to)));
-  p.fixed = cost.fixed.count();
   if (cost.least.count() > 0) p.rate_cap = static_cast<double>(p.wire_bytes) / cost.least.count();
-  double delay = p.fixed + links_latency;
+  const PathTiming timing = path_timing(topology_, path, p.wire_bytes);
+  p.ack = timing.ack;
+  double delay = cost.fixed.count() + timing.latency + timing.fill;
   if (path.empty()) delay += config_.endpoint.copy_time(Bytes(p.wire_bytes)).count();
   add_timer(p.start + delay, TimerKind::latency_done, *index);
 }
 
 void FlowBackend::handle(const Timer& t) {
   switch (t.kind) {
-    case TimerKind::local_step: {
-      const coll::StepRef ref = steps_[t.index];
-      done_.push_back({ref, Seconds(t.at), Seconds(t.at)});
+    case TimerKind::local_step:
+      done_.push_back(steps_[t.index]);
+      break;
+    case TimerKind::acked: {
+      const backend::Transfer& transfer = rendezvous_.transfer(t.index);
+      done_.push_back({transfer.send, transfer.start, Seconds(t.at)});
       break;
     }
     case TimerKind::latency_done:
@@ -293,8 +324,8 @@ void FlowBackend::finished(const sg4::Activity* activity) {
 
 void FlowBackend::complete(std::uint32_t transfer, double end) {
   const backend::Transfer& t = rendezvous_.transfer(transfer);
-  done_.push_back({t.send, t.start, Seconds(end)});
   done_.push_back({t.recv, t.start, Seconds(end)});
+  add_timer(end + pending_[transfer].ack, TimerKind::acked, transfer);
 }
 
 std::size_t FlowBackend::least_loaded(const std::vector<SharedPath>& variants) const {

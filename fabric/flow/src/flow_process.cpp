@@ -7,7 +7,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <iostream>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -149,6 +151,10 @@ FlowResult decode(const std::string& in) {
 
 FlowResult simulate(const coll::Plan& plan, const topo::Topology& topology, const FlowConfig& config) {
   const auto begin = std::chrono::steady_clock::now();
+  // The child would otherwise write again what the parent has buffered but not yet written.
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
   int fds[2];
   if (::pipe(fds) != 0)
     throw std::runtime_error(std::string("pipe for the flow model: ") + std::strerror(errno));
