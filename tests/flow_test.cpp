@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "fabtwin/coll/algorithms.hpp"
 #include "fabtwin/topo/generators.hpp"
 #include "fabtwin/topo/wire.hpp"
 #include "sends_plan.hpp"
@@ -156,6 +157,33 @@ TEST(Flow, SameSeedSameTrace) {
 TEST(Flow, APlanLargerThanTheTopologyIsRefused) {
   const auto t = topo::topology_from_spec("fat-tree:tiers=2,hosts=2,hosts_per_leaf=2,speed=400Gbps");
   EXPECT_THROW(simulate(sends({{0, 3}}, 4, 1024), t, {}), std::invalid_argument);
+}
+
+TEST(Flow, RoundFormsAgreeWithTheirPlans) {
+  // Where both exist, the round form on the flow model lands within 10% of the plan on it, the bound
+  // the analytic model's round forms keep (its rounds are lock-step, so slightly pessimistic).
+  struct Case {
+    const char* topology;
+    const char* algorithm;
+    coll::AlgoOptions options;
+  };
+  coll::AlgoOptions simple;
+  simple.protocol = "simple";
+  coll::AlgoOptions one_chunk;  // the ring's round form moves one chunk per step
+  one_chunk.chunks = 1;
+  for (const Case& c : {Case{"fat-tree:tiers=2,hosts=32,hosts_per_leaf=8", "ring", one_chunk},
+                        Case{"rail:hosts=4,gpus=8,hosts_per_leaf=4,node=dgx-h100", "nccl-ring", simple}}) {
+    const auto t = topo::topology_from_spec(c.topology);
+    const coll::Group g = coll::Group::from_topology(t);
+    const std::uint64_t size = 64ull << 20;
+    const double plan =
+        simulate(coll::make_plan(coll::Collective::all_reduce, c.algorithm, g, size, c.options), t, {})
+            .time.count();
+    const auto rounds = simulate_rounds(
+        coll::make_round_plan(coll::Collective::all_reduce, c.algorithm, g, size, c.options), t, {});
+    EXPECT_NEAR(rounds.time.count() / plan, 1.0, 0.10) << c.algorithm << " on " << c.topology;
+    EXPECT_GT(rounds.fabric.flows, 0u);
+  }
 }
 
 }  // namespace

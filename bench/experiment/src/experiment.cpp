@@ -38,11 +38,17 @@ SizeRun run_size(const Scenario& s, const Candidate& c, const packet::PacketConf
   SizeRun sr;
   Seconds time = e.time;
   if (e.rounds) {
-    // A strategy may pick an algorithm past its plan: only the analytic model has round forms.
-    if (s.backend != BackendKind::analytic) throw needs_a_plan(s.backend, c.group.ranks, e.algorithm);
+    // A strategy may pick an algorithm past its plan: the packet model has no round form.
+    if (s.backend == BackendKind::packet) throw needs_a_plan(s.backend, c.group.ranks, e.algorithm);
+    if (s.backend == BackendKind::flow) {
+      flow::FlowRoundEstimate r = flow::simulate_rounds(*e.round_plan, s.topology, flow_config);
+      time = r.time;
+      sr.flow = std::move(r.fabric);
+    }
     sr.model = e.algorithm + "-rounds";
     sr.row = results::row_of(e.round_plan->summary(), c.group.ranks, to_string(s.backend), time);
     if (e.nccl_model_us) sr.row.extra["nccl_model_us"] = *e.nccl_model_us;
+    if (sr.flow) sr.row.extra["fabric"] = flow_fabric_json(*sr.flow, s.topology);
     return sr;
   }
   const coll::Plan& plan = *e.plan;
@@ -102,7 +108,7 @@ bool needs_round_model(const Scenario& s, std::uint64_t size) {
 void check_scenario(const Scenario& s) {
   check_algorithm(s);
   if (s.sizes.empty()) throw std::invalid_argument("the scenario has no sizes");
-  if (s.backend != BackendKind::analytic && needs_round_model(s, s.sizes.back())) {
+  if (s.backend == BackendKind::packet && needs_round_model(s, s.sizes.back())) {
     throw needs_a_plan(s.backend, resolve_ranks(s.ranks, &s.topology, 0), s.algorithm);
   }
 }

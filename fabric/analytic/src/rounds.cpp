@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "fabtwin/analytic/analytic.hpp"
+#include "fabtwin/backend/round_time.hpp"
 #include "fabtwin/topo/wire.hpp"
 
 namespace fabtwin::analytic {
@@ -88,27 +89,17 @@ RoundEstimate predict_rounds(const coll::RoundPlan& plan, const topo::Router& ro
   }
   std::map<std::pair<std::int32_t, std::int32_t>, topo::Path> paths;
   RoundEstimate est;
-  est.time = plan.protocol.call;
+  std::vector<backend::RoundTiming> timings;
   for (const auto& phase : plan.phases) {
     const Round round = evaluate_round(phase, plan.protocol, router, placement, params, paths);
-    const Seconds local = params.endpoint.reduce_time(Bytes(phase.reduce_bytes)) +
-                          params.endpoint.copy_time(Bytes(phase.copy_bytes));
-    const auto repeat = static_cast<double>(phase.repeat);
-    if (phase.window <= 1) {
-      est.time += (round.transfers + local) * repeat;
-    } else {
-      // Pipelined rounds: each costs its drain, its local work or its share of the latency the slots
-      // overlap, whichever is longest, and the last one's latency shows once.
-      const Seconds per_round =
-          std::max({round.drain, local, round.latency * (1.0 / static_cast<double>(phase.window))});
-      est.time += per_round * repeat + round.latency;
-    }
+    timings.push_back({round.transfers, round.latency, round.drain});
     if (round.transfers > est.slowest_round) est.slowest_round = round.transfers;
     if (round.most_flows > est.most_flows_on_a_link) {
       est.most_flows_on_a_link = round.most_flows;
       est.busiest = round.busiest;
     }
   }
+  est.time = backend::round_plan_time(plan, timings, params.endpoint);
   return est;
 }
 

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <optional>
 #include <queue>
 #include <simgrid/kernel/resource/Action.hpp>
@@ -118,12 +119,20 @@ class FlowBackend final : public coll::Backend {
   struct Pending {
     double start = 0;
     std::uint32_t parts_left = 0;
-    std::uint64_t wire_bytes = 0;  // with protocol framing and below-line efficiency
-    double ack = 0;                // from delivery to the send's completion
-    double rate_cap = -1;          // bytes per second, -1 for none
+    std::uint64_t wire_bytes = 0;              // with protocol framing and below-line efficiency
+    double ack = 0;                            // from delivery to the send's completion
+    std::uint64_t connection = kNoConnection;  // the queue pair it holds while it sends
+    double rate_cap = -1;                      // bytes per second, -1 for none
   };
 
+  struct Connection {
+    std::uint32_t sending = 0;
+    std::deque<std::uint32_t> waiting;
+  };
+  static constexpr std::uint64_t kNoConnection = UINT64_MAX;
+
   void add_timer(double at, TimerKind kind, std::uint32_t index);
+  void inject(std::uint32_t transfer, double now);
   void handle(const Timer& t);
   void start_flows(std::uint32_t transfer, std::uint64_t bytes, double now);
   void start_part(std::uint32_t transfer, const topo::Path& path, std::uint64_t bytes);
@@ -144,6 +153,7 @@ class FlowBackend final : public coll::Backend {
   std::vector<double> lane_rate_;
   std::vector<std::uint32_t> lane_flows_;  // flows in the solver on each lane now
   std::vector<std::uint64_t> lane_bytes_;
+  std::unordered_map<std::uint64_t, Connection> connections_;  // by rank pair (topo::rank_pair_flow)
   std::vector<Pending> pending_;
   std::vector<Part> parts_;  // flows in the solver; finished ones' slots are reused
   std::vector<std::uint32_t> free_parts_;
@@ -237,11 +247,36 @@ void FlowBackend::handle(const Timer& t) {
       break;
     }
     case TimerKind::latency_done:
-      start_flows(t.index, pending_[t.index].wire_bytes, t.at);
+      inject(t.index, t.at);
       break;
     case TimerKind::link_event:
       apply(config_.link_events[t.index]);
       break;
+  }
+}
+
+// A rank pair's messages share one reliable connection, whose queue pair sends them in the order they
+// were posted, as RDMA does and the packet model's queue pairs do: one at a time, or as many as fill
+// the first link where a protocol holds each below its rate. Connections of one sender share its links
+// max-min. A message's latency is charged before it waits here: on one path, delivery is then what the
+// packet model gives (the previous message's last byte, its own bytes, then its propagation).
+void FlowBackend::inject(std::uint32_t transfer, double now) {
+  const backend::Transfer& t = rendezvous_.transfer(transfer);
+  const topo::Path path = routes_.path(t.send.rank, t.recv.rank);
+  Pending& p = pending_[transfer];
+  if (path.empty() || p.wire_bytes == 0) {
+    start_flows(transfer, p.wire_bytes, now);
+    return;
+  }
+  p.connection = topo::rank_pair_flow(t.send.rank, t.recv.rank);
+  const double cap = p.rate_cap;
+  const auto room = cap > 0 ? std::max(1.0, std::floor(lane_rate_[lane_of(path.front())] / cap)) : 1.0;
+  Connection& port = connections_[p.connection];
+  if (static_cast<double>(port.sending) < room) {
+    ++port.sending;
+    start_flows(transfer, p.wire_bytes, now);
+  } else {
+    port.waiting.push_back(transfer);
   }
 }
 
@@ -326,6 +361,14 @@ void FlowBackend::complete(std::uint32_t transfer, double end) {
   const backend::Transfer& t = rendezvous_.transfer(transfer);
   done_.push_back({t.recv, t.start, Seconds(end)});
   add_timer(end + pending_[transfer].ack, TimerKind::acked, transfer);
+  if (pending_[transfer].connection == kNoConnection) return;
+  Connection& port = connections_[pending_[transfer].connection];
+  --port.sending;
+  if (port.waiting.empty()) return;
+  const std::uint32_t next = port.waiting.front();
+  port.waiting.pop_front();
+  ++port.sending;
+  start_flows(next, pending_[next].wire_bytes, end);
 }
 
 std::size_t FlowBackend::least_loaded(const std::vector<SharedPath>& variants) const {

@@ -10,6 +10,7 @@
 #include "fabtwin/backend/endpoint.hpp"
 #include "fabtwin/backend/errors.hpp"
 #include "fabtwin/backend/whatif.hpp"
+#include "fabtwin/coll/rounds.hpp"
 #include "fabtwin/coll/runner.hpp"
 #include "fabtwin/topo/topology.hpp"
 #include "fabtwin/units.hpp"
@@ -56,5 +57,17 @@ const char* model_description();
 // fabric cannot deliver (a failure left a pair without a path), std::invalid_argument for a plan that
 // does not fit the topology, std::runtime_error when the model's process fails.
 FlowResult simulate(const coll::Plan& plan, const topo::Topology& topology, const FlowConfig& config);
+
+// A round plan (coll/rounds.hpp), for scales past what a plan can hold: each phase's round runs once on
+// the flow model and the rounds compose as in the analytic model's round form. Link events apply to
+// every round as if it started at time zero. The report is the slowest round's, with every round's
+// flows, wall time and peak memory. Throws as simulate() does.
+struct FlowRoundEstimate {
+  Seconds time;
+  Seconds slowest_round;
+  FlowReport fabric;
+};
+FlowRoundEstimate simulate_rounds(const coll::RoundPlan& plan, const topo::Topology& topology,
+                                  const FlowConfig& config);
 
 }  // namespace fabtwin::flow
