@@ -249,6 +249,41 @@ TEST(Cli, PacketBackendPrintsTheTableAndTheFabricFigures) {
   EXPECT_NE(table.out.find("M packet-hops/s"), std::string::npos) << table.out;
 }
 
+TEST(Cli, FlowBackendPrintsTheTableTheModelAndItsFigures) {
+  const std::string topo = "fat-tree:tiers=2,hosts=8,hosts_per_leaf=4";
+  const auto r = fabtwin({"sim", "--backend", "flow", "--topology", topo, "-b", "64KiB", "-e", "1MiB", "-f",
+                          "4", "--json", "-"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("run").at("backend"), "flow");
+  EXPECT_EQ(j.at("run").at("model"), "flow");
+  EXPECT_NE(j.at("run").at("flow").at("model").get<std::string>().find("CM02"), std::string::npos);
+  ASSERT_EQ(j.at("rows").size(), 3u);
+  for (const auto& row : j.at("rows")) {
+    for (const char* f :
+         {"busiest_links", "flows", "rerouted_flows", "simulated_s", "wall_s", "peak_memory_bytes"}) {
+      EXPECT_TRUE(row.at("fabric").contains(f)) << f;
+    }
+  }
+  const auto table = fabtwin({"sim", "--backend", "flow", "--topology", topo, "-b", "1MiB", "-e", "1MiB",
+                              "--routing", "spray", "--fail", "leaf0/spine1@10us"});
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_NE(table.out.find("# flow model: SimGrid"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("routing spray"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("# what-if: leaf0/spine1 fails at 10us"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("flows ("), std::string::npos) << table.out;
+  // The packet model's queue and congestion settings mean nothing to flows: refused, naming what it reads.
+  const auto pfc = fabtwin({"sim", "--backend", "flow", "--topology", topo, "--pfc", "off"});
+  EXPECT_EQ(pfc.code, 2);
+  EXPECT_NE(pfc.err.find("--pfc applies to the packet backend only"), std::string::npos) << pfc.err;
+  EXPECT_NE(pfc.err.find("--routing, --fail, --degrade"), std::string::npos) << pfc.err;
+  // Cutting a host off leaves its flows without a path: a simulation that cannot finish, exit 1.
+  const auto cut = fabtwin({"sim", "--backend", "flow", "--topology", topo, "-b", "1MiB", "-e", "1MiB",
+                            "--fail", "h0.nic0/leaf0@0s"});
+  EXPECT_EQ(cut.code, 1) << cut.err;
+  EXPECT_NE(cut.err.find("no path from participant 0"), std::string::npos) << cut.err;
+}
+
 TEST(Cli, PacketRunsAreDeterministicForASeed) {
   auto once = [](const std::string& seed) {
     auto r = fabtwin({"sim", "--backend", "packet", "--topology", "fat-tree:tiers=2,hosts=8,hosts_per_leaf=2",
