@@ -3,8 +3,8 @@
 //   the packet model's, and its wall time as a ratio of theirs in this process;
 // - NCCL's ring over 1,024 ranks (128 x DGX H100, rail-optimized), a 1 MiB - 1 GiB sweep: under 2 min;
 // - the same over 8,192 ranks (1,024 x DGX H100) at 1 GiB: under 10 min, memory reported.
-// Run: build/release/bench/flow_benchmark (the 8,192-rank case takes minutes; filter it out with
-// --benchmark_filter=-8192).
+// NCCL's ring at those scales runs by its round form (the round solver of flow_rounds.cpp).
+// Run: build/release/bench/flow_benchmark
 #include <benchmark/benchmark.h>
 
 #include <chrono>

@@ -20,7 +20,7 @@
 #include <unordered_map>
 
 #include "fabtwin/backend/rendezvous.hpp"
-#include "fabtwin/topo/wire.hpp"
+#include "flow_message.hpp"
 #include "flow_model.hpp"
 #include "flow_routes.hpp"
 
@@ -50,46 +50,6 @@ class PlanZone final : public kr::NetZoneImpl {
   }
   std::vector<sg4::Link*> next_route;
 };
-
-std::uint32_t lane_of(const topo::Hop& h) {
-  return 2u * h.link + (h.forward ? 0u : 1u);
-}
-
-// A link's payload rate in bytes per second: its raw rate less the headers of full-MTU packets.
-double payload_rate(const topo::Link& l) {
-  const double mtu = static_cast<double>(l.mtu.count());
-  const double per_packet = topo::frame_format(l.layer).per_packet;
-  return l.bandwidth.count() / 8.0 * mtu / (mtu + per_packet);
-}
-
-// What a path adds to a flow beside its bytes at the bottleneck, as the packet model's queue pairs
-// have it: the links' latency; the first packet's store-and-forward through every hop but the one
-// whose rate the fluid bytes already pay; and, for the sender, the acknowledgement's way back (an
-// RDMA write completes at its requester when the ACK arrives, AETH on the transport headers).
-struct PathTiming {
-  double latency = 0;
-  double fill = 0;
-  double ack = 0;
-};
-
-PathTiming path_timing(const topo::Topology& t, const topo::Path& path, std::uint64_t bytes) {
-  constexpr double kAethBytes = 4;
-  PathTiming p;
-  double slowest_packet = 0;
-  for (const auto& hop : path) {
-    const topo::Link& l = t.links[hop.link];
-    const double per_packet = topo::frame_format(l.layer).per_packet;
-    const double byte_time = 8.0 / l.bandwidth.count();
-    const double packet =
-        (static_cast<double>(std::min<std::uint64_t>(bytes, l.mtu.count())) + per_packet) * byte_time;
-    p.latency += l.latency.count();
-    p.fill += packet;
-    slowest_packet = std::max(slowest_packet, packet);
-    p.ack += l.latency.count() + (per_packet + kAethBytes) * byte_time;
-  }
-  p.fill -= slowest_packet;
-  return p;
-}
 
 class FlowBackend final : public coll::Backend {
  public:
@@ -219,21 +179,14 @@ void FlowBackend::post(coll::StepRef ref, Seconds ready) {
   if (!index) return;
   const backend::Transfer& t = rendezvous_.transfer(*index);
   const std::int32_t from = t.send.rank, to = t.recv.rank;
-  const topo::Path path = routes_.path(from, to);
-  const backend::Placement& placement = routes_.placement();
-  const auto cost = backend::message_cost(plan_.protocol, t.bytes, placement.crosses_hosts(from, to),
-                                          Seconds(path_timing(topology_, path, 0).latency), config_.endpoint);
+  const MessageTiming m = message_timing(plan_.protocol, t.bytes, from, to, routes_.path(from, to),
+                                         routes_.placement(), config_.endpoint);
   Pending& p = pending_[*index];
   p.start = t.start.count();
-  // Below full efficiency a link is busy longer for the same bytes: count them as more.
-  p.wire_bytes = static_cast<std::uint64_t>(
-      std::ceil(static_cast<double>(cost.wire_bytes) / placement.efficiency(from, to)));
-  if (cost.least.count() > 0) p.rate_cap = static_cast<double>(p.wire_bytes) / cost.least.count();
-  const PathTiming timing = path_timing(topology_, path, p.wire_bytes);
-  p.ack = timing.ack;
-  double delay = cost.fixed.count() + timing.latency + timing.fill;
-  if (path.empty()) delay += config_.endpoint.copy_time(Bytes(p.wire_bytes)).count();
-  add_timer(p.start + delay, TimerKind::latency_done, *index);
+  p.wire_bytes = m.wire_bytes;
+  p.rate_cap = m.rate_cap;
+  p.ack = m.ack;
+  add_timer(p.start + m.delay, TimerKind::latency_done, *index);
 }
 
 void FlowBackend::handle(const Timer& t) {

@@ -21,6 +21,9 @@ class FlowRoutes {
  public:
   // Throws std::invalid_argument when the topology cannot hold the plan (backend::Placement).
   FlowRoutes(const coll::Plan& plan, const topo::Topology& topology, std::uint64_t seed);
+  // Its router points into its own topology copy: it stays where it was built.
+  FlowRoutes(const FlowRoutes&) = delete;
+  FlowRoutes& operator=(const FlowRoutes&) = delete;
 
   // The pair's ECMP path. Throws backend::SimulationFailed when failures left it without one.
   topo::Path path(std::int32_t from, std::int32_t to) const;

@@ -27,6 +27,7 @@ class Placement {
   double efficiency(std::int32_t from, std::int32_t to) const {
     return is_reducer(from) || is_reducer(to) ? nvls_efficiency_ : 1.0;
   }
+  const topo::Topology& topology() const { return router_->topology(); }
   // Whether a transfer leaves its host (the protocol's network latency applies).
   bool crosses_hosts(std::int32_t from, std::int32_t to) const { return host(from) != host(to); }
 
