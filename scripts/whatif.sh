@@ -14,39 +14,36 @@ measured=${2:-}
 out=results/whatif
 mkdir -p "$out"
 
-sweep=(-b 1MiB -e 64MiB -f 4)
-declare -A fabrics=(
-  [rail]="rail:hosts=16,gpus=8,hosts_per_leaf=16"
-  [leafspine]="fat-tree:tiers=2,hosts=16,gpus=8,hosts_per_leaf=2"
-)
+# The matrix is a sweep file: results/sweeps/whatif.json (fabrics x algorithms x backends).
+"$fabtwin" sweep results/sweeps/whatif.json -o "$out" --jobs 2 >&2
+# A run's results file, by its name in the sweep (NAME.HASH.json: older results of other matrices in
+# the folder are never picked up).
+run() {
+  "$fabtwin" sweep results/sweeps/whatif.json -o "$out" --list | awk -v n="$1" -v d="$out" '$2 == n { print d "/" $2 "." $3 ".json" }'
+}
 files=()
 [[ -n $measured ]] && files+=("$measured")
 for fabric in rail leafspine; do
   for algo in ring hierarchical; do
-    for backend in packet analytic; do
-      name="$fabric-$algo-$backend"
-      echo "whatif: $name (${fabrics[$fabric]})" >&2
-      "$fabtwin" sim --backend "$backend" --topology "${fabrics[$fabric]}" --algo "$algo" "${sweep[@]}" \
-        --json "$out/$name.json" >"$out/$name.txt"
-      files+=("$out/$name.json")
-    done
+    for backend in packet analytic; do files+=("$(run "$fabric-$algo-$backend")"); done
   done
 done
+"$fabtwin" sweep results/sweeps/whatif.json -o "$out" --merge >"$out/ranking.txt"
 # Every curve in one plot; the full comparison in a file.
 "$fabtwin" compare "${files[@]}" --plot "$out/whatif.png" >"$out/compare-all.txt"
 # On the terminal: the four designs as the packet model sees them (against the first), then how far the
 # analytic prediction sits from the packet simulation in each.
 packets=()
 [[ -n $measured ]] && packets+=("$measured")
-for f in rail-ring rail-hierarchical leafspine-ring leafspine-hierarchical; do packets+=("$out/$f-packet.json"); done
+for f in rail-ring rail-hierarchical leafspine-ring leafspine-hierarchical; do packets+=("$(run "$f-packet")"); done
 echo
 "$fabtwin" compare "${packets[@]}"
 echo
 echo "# analytic prediction against the packet simulation, |error| median / worst:"
 printf '# %-24s %s\n' "" "small (<= 1MiB)                    large (>= 16MiB)"
 for f in rail-ring rail-hierarchical leafspine-ring leafspine-hierarchical; do
-  line=$("$fabtwin" compare "$out/$f-packet.json" "$out/$f-analytic.json" | grep -E "^#   analytic" | sed 's/^#   analytic *//')
+  line=$("$fabtwin" compare "$(run "$f-packet")" "$(run "$f-analytic")" | grep -E "^#   analytic" | sed 's/^#   analytic *//')
   printf '# %-24s %s\n' "$f" "$line"
 done
 echo "#"
-echo "# plot (every curve): $out/whatif.png; full table: $out/compare-all.txt; per run: $out/*.txt"
+echo "# plot (every curve): $out/whatif.png; full table: $out/compare-all.txt; designs ranked per size: $out/ranking.txt; per run: $out/*.txt"

@@ -56,6 +56,7 @@ int run(const std::vector<std::string>& args, std::ostream& raw_out, std::ostrea
   add_compare_command(app, out, exit_code);
   add_calibrate_command(app, out, exit_code);
   add_check_command(app, out, err, exit_code);
+  add_sweep_command(app, out, err, exit_code);
   add_run_command(app, out, err, exit_code);
   refuse_negative_unsigned(app);
 

@@ -23,6 +23,8 @@ void add_import_perftest_command(CLI::App& app, std::ostream& out, int& exit_cod
 void add_compare_command(CLI::App& app, std::ostream& out, int& exit_code);
 void add_calibrate_command(CLI::App& app, std::ostream& out, int& exit_code);
 void add_check_command(CLI::App& app, std::ostream& out, std::ostream& err, int& exit_code);
+// `sweep` runs its share of a what-if matrix, each run in a child process that calls run() again.
+void add_sweep_command(CLI::App& app, std::ostream& out, std::ostream& err, int& exit_code);
 // `run` reports a run that could not finish (peer died, timeout) on `err` with exit code 4.
 void add_run_command(CLI::App& app, std::ostream& out, std::ostream& err, int& exit_code);
 
