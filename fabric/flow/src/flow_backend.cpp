@@ -419,9 +419,17 @@ FlowReport FlowBackend::report() const {
 
 FlowResult run_in_this_process(const coll::Plan& plan, const topo::Topology& topology,
                                const FlowConfig& config) {
-  int argc = 1;
   char name[] = "fabtwin-flow";
+#if defined(__SANITIZE_ADDRESS__)
+  // SimGrid's own context switch (its default "raw" factory) moves stacks behind AddressSanitizer's
+  // back; real threads are stacks it knows.
+  char factory[] = "--cfg=contexts/factory:thread";
+  char* argv[] = {name, factory, nullptr};
+  int argc = 2;
+#else
   char* argv[] = {name, nullptr};
+  int argc = 1;
+#endif
   xbt_log_control_set("root.thresh:critical");
   sg4::Engine engine(&argc, argv);
   for (const char* setting : kSettings) sg4::Engine::set_config(setting);

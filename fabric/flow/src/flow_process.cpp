@@ -25,7 +25,7 @@ static_assert(std::is_trivially_copyable_v<coll::TraceRecord> && std::is_trivial
 enum class Status : std::uint8_t { ok, invalid, failed, error };
 
 void put(std::string& out, const void* data, std::size_t n) {
-  out.append(static_cast<const char*>(data), n);
+  if (n > 0) out.append(static_cast<const char*>(data), n);
 }
 template <class T>
 void put(std::string& out, const T& v) {
@@ -78,7 +78,7 @@ class Reader {
  private:
   void take(void* to, std::size_t n) {
     if (in_.size() - at_ < n) throw std::runtime_error("the flow model's process sent a truncated result");
-    std::memcpy(to, in_.data() + at_, n);
+    if (n > 0) std::memcpy(to, in_.data() + at_, n);
     at_ += n;
   }
   const std::string& in_;
