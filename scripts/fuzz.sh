@@ -11,7 +11,8 @@ shift || true
 build=build/fuzz
 targets=("$@")
 if ((${#targets[@]} == 0)); then
-  targets=(fuzz_topology_file fuzz_topology_spec fuzz_results fuzz_history fuzz_nccl_tests fuzz_perftest fuzz_hello)
+  targets=(fuzz_topology_file fuzz_topology_spec fuzz_results fuzz_history fuzz_nccl_tests fuzz_perftest fuzz_sweep
+    fuzz_hello)
 fi
 
 CXX=clang++ cmake -S fuzz -B "$build" -DCMAKE_BUILD_TYPE=Debug >/dev/null
@@ -29,6 +30,7 @@ seed fuzz_topology_file tests/data/topologies/*.json
 seed fuzz_results tests/data/results/*.json tests/data/p2p/*.json results/baselines/*.json
 seed fuzz_nccl_tests tests/data/nccl-tests/*.log tests/data/nccl-tests/*.json tests/data/nccl-tests/*.md
 seed fuzz_perftest tests/data/perftest/*
+seed fuzz_sweep results/sweeps/*.json
 mkdir -p "$work/fuzz_topology_spec" "$work/fuzz_history" "$work/fuzz_hello"
 i=0
 for spec in fat-tree:k=4 fat-tree:tiers=2,hosts=16,hosts_per_leaf=4,oversub=2 leaf-spine:hosts=8 \

@@ -74,6 +74,8 @@ TEST(Sweep, BadSweepFilesNameTheField) {
        "(known: fail, degrade)"},
       {R"({"sizes": {"min": "1KiB", "max": "1MiB"}, "topologies": {"a": "x"}})", "\"algorithms\" is missing"},
       {"[1, 2]", "one JSON object"},
+      {R"({"sizes": {"min": "1KiB", "max": "1MiB"}, "topologies": {"a-b": "x", "a": "y"}, "algorithms": ["c", "b-c"]})",
+       "both be named \"a-b-c-analytic\""},
   };
   for (const auto& [text, message] : bad) {
     try {
@@ -167,6 +169,16 @@ TEST(Sweep, RunsResumesAndMerges) {
   const auto partial = cli::fabtwin({"sweep", file, "-o", out, "--merge"});
   EXPECT_EQ(partial.code, 1);
   EXPECT_NE(partial.out.find("# missing " + s.runs[0].name), std::string::npos) << partial.out;
+  // Unusable input: exit 2, naming the file or the option.
+  const auto missing_file = cli::fabtwin({"sweep", dir + "/none.json", "-o", out});
+  EXPECT_EQ(missing_file.code, 2);
+  EXPECT_NE(missing_file.err.find("none.json"), std::string::npos) << missing_file.err;
+  const auto plot_alone = cli::fabtwin({"sweep", file, "-o", out, "--plot", dir + "/p.png"});
+  EXPECT_EQ(plot_alone.code, 2);
+  EXPECT_NE(plot_alone.err.find("--plot and --json go with --merge"), std::string::npos) << plot_alone.err;
+  const auto not_a_folder = cli::fabtwin({"sweep", file, "-o", file});
+  EXPECT_EQ(not_a_folder.code, 2);
+  EXPECT_NE(not_a_folder.err.find("is not a folder"), std::string::npos) << not_a_folder.err;
   std::filesystem::remove_all(dir);
 }
 

@@ -117,7 +117,7 @@ void run_sim(CLI::App& cmd, const SimArgs& a, std::ostream& out, std::ostream& e
   experiment::Hooks hooks;
   TableTotals totals;
   hooks.on_size = [&](const experiment::SizeRun& r) {
-    if (s.packet.on_progress) err << "\r" << std::string(64, ' ') << "\r" << std::flush;
+    if (s.packet.on_progress || s.flow.on_progress) err << "\r" << std::string(64, ' ') << "\r" << std::flush;
     if (!table) return;
     results::Row both = r.row;
     if (!both.in_place) both.in_place = both.timing;

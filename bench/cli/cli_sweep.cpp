@@ -121,7 +121,7 @@ void run_share(const SweepArgs& a, const experiment::Sweep& sweep, std::ostream&
       experiment::shard_of(a.shard, [](const char* name) { return std::getenv(name); });
   ::mkdir(a.dir.c_str(), 0777);
   struct stat st {};
-  if (::stat(a.dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+  if (::stat(a.dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || ::access(a.dir.c_str(), W_OK) != 0) {
     throw std::invalid_argument("-o/--output \"" + a.dir +
                                 "\" is not a folder fabtwin can create or write into");
   }
@@ -179,7 +179,7 @@ void add_sweep_command(CLI::App& app, std::ostream& out, std::ostream& err, int&
       return;
     }
     if (args->merge) {
-      merge_sweep(sweep, args->dir, args->plot, args->json, out, exit_code);
+      merge_sweep(args->file, sweep, args->dir, args->plot, args->json, out, exit_code);
       return;
     }
     run_share(*args, sweep, out, err, exit_code);

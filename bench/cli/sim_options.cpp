@@ -239,6 +239,14 @@ experiment::Scenario make_scenario(const CLI::App& cmd, const SimArgs& a, std::o
   if (flow) {
     s.flow.routing = backend::routing_from_string(a.routing);
     s.flow.link_events = link_events(a, s.topology);
+    if (isatty(STDERR_FILENO)) {
+      s.flow.on_progress = [&err](Seconds simulated, double wall, std::uint64_t flows) {
+        char line[160];
+        std::snprintf(line, sizeof line, "\r  flow model: simulated %.3f ms, %llu flows, wall %.1f s   ",
+                      simulated.millis(), static_cast<unsigned long long>(flows), wall);
+        err << line << std::flush;
+      };
+    }
   }
   return s;
 }

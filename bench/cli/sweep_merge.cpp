@@ -24,8 +24,8 @@ struct Entry {
 
 }  // namespace
 
-void merge_sweep(const experiment::Sweep& sweep, const std::string& dir, const std::string& plot,
-                 const std::string& json, std::ostream& out, int& exit_code) {
+void merge_sweep(const std::string& sweep_file, const experiment::Sweep& sweep, const std::string& dir,
+                 const std::string& plot, const std::string& json, std::ostream& out, int& exit_code) {
   if (!plot.empty()) results::gnuplot_terminal(plot, 1, 1);  // a bad extension, before any work
   std::vector<results::ResultFile> files;
   std::vector<const experiment::SweepRun*> found, missing;
@@ -75,7 +75,13 @@ void merge_sweep(const experiment::Sweep& sweep, const std::string& dir, const s
     absent.push_back(r->name);
   }
   if (!json.empty()) {
-    write_json_output(json, {{"collective", sweep.collective}, {"ranking", ranking}, {"missing", absent}},
+    write_json_output(json,
+                      {{"schema", "fabtwin-sweep-ranking"},
+                       {"schema_version", 1},
+                       {"sweep", sweep_file},
+                       {"collective", sweep.collective},
+                       {"ranking", ranking},
+                       {"missing", absent}},
                       out);
   }
   if (!plot.empty()) {

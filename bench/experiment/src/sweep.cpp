@@ -41,10 +41,10 @@ class Reader {
   }
   std::string label(const std::string& field, const std::string& text) const {
     if (text.empty() || text.size() > 64 ||
-        text.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.+") !=
+        text.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.+-") !=
             std::string::npos) {
       throw bad(field,
-                "label \"" + text + "\" must be 1-64 letters, digits, '_', '.' or '+' (it names files)");
+                "label \"" + text + "\" must be 1-64 letters, digits, '_', '.', '+' or '-' (it names files)");
     }
     return text;
   }
@@ -194,6 +194,7 @@ Sweep expand_sweep(const std::string& json_text, const std::string& origin) {
                                 std::to_string(kMaxSweepRuns) + " a sweep may hold (split it)");
   }
   std::vector<std::size_t> at(dims.size(), 0);
+  std::set<std::string> names;
   for (bool more = true; more;) {
     const Value& backend = dims[2][at[2]];
     const Value& routing = dims[3][at[3]];
@@ -211,6 +212,11 @@ Sweep expand_sweep(const std::string& json_text, const std::string& origin) {
     if (backend.label == "analytic" && (routing.label != "ecmp" || !what_if.args.empty())) {
       sweep.skipped.push_back(name + ": the analytic model has no routing modes or link events");
     } else {
+      // Labels may hold '-', which also joins them: two combinations can spell one name.
+      if (!names.insert(name).second) {
+        throw std::invalid_argument(origin + ": two runs would both be named \"" + name +
+                                    "\" (labels joined by '-'): rename a label");
+      }
       sweep.runs.push_back({sweep.runs.size(), name, args, hash_of(args)});
     }
     // The next combination: the last dimension turns fastest.

@@ -8,9 +8,9 @@
 #include <xbt/log.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <deque>
-#include <optional>
 #include <queue>
 #include <simgrid/kernel/resource/Action.hpp>
 #include <simgrid/kernel/routing/NetPoint.hpp>
@@ -59,7 +59,7 @@ class FlowBackend final : public coll::Backend {
   FlowReport report() const;
 
  private:
-  enum class TimerKind { local_step, latency_done, acked, link_event };
+  enum class TimerKind { local_step, latency_done, connection_free, acked, link_event };
   struct Timer {
     double at;
     std::uint64_t order;  // ties keep their insertion order: runs are deterministic
@@ -92,11 +92,12 @@ class FlowBackend final : public coll::Backend {
   static constexpr std::uint64_t kNoConnection = UINT64_MAX;
 
   void add_timer(double at, TimerKind kind, std::uint32_t index);
+  void report_progress();
   void inject(std::uint32_t transfer, double now);
   void handle(const Timer& t);
   void start_flows(std::uint32_t transfer, std::uint64_t bytes, double now);
   void start_part(std::uint32_t transfer, const topo::Path& path, std::uint64_t bytes);
-  void finished(const sg4::Activity* activity);
+  void finished(const void* activity);  // the solver's activity (its ActivityImpl) that ended
   void complete(std::uint32_t transfer, double end);
   void apply(const backend::LinkEvent& e);
   std::size_t least_loaded(const std::vector<SharedPath>& variants) const;
@@ -125,6 +126,8 @@ class FlowBackend final : public coll::Backend {
   std::vector<coll::Completion> done_;
   sg4::SemaphorePtr wake_ = sg4::Semaphore::create(0);
   std::uint64_t flows_ = 0;
+  std::chrono::steady_clock::time_point wall_start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_report_ = wall_start_;
   std::uint64_t rerouted_ = 0;
 };
 
@@ -158,8 +161,17 @@ FlowBackend::FlowBackend(const coll::Plan& plan, const topo::Topology& topology,
         // NetworkAction's one base is Action, so its address is the Action's.
         const auto* action = reinterpret_cast<const simgrid::kernel::resource::Action*>(&a);
         if (action->get_state() == simgrid::kernel::resource::Action::State::FINISHED)
-          finished(reinterpret_cast<const sg4::Activity*>(action->get_activity()));
+          finished(action->get_activity());
       });
+}
+
+void FlowBackend::report_progress() {
+  if (!config_.on_progress) return;
+  const auto wall = std::chrono::steady_clock::now();
+  if (wall - last_report_ < std::chrono::seconds(1)) return;
+  last_report_ = wall;
+  config_.on_progress(Seconds(sg4::Engine::get_clock()),
+                      std::chrono::duration<double>(wall - wall_start_).count(), flows_);
 }
 
 void FlowBackend::add_timer(double at, TimerKind kind, std::uint32_t index) {
@@ -201,6 +213,9 @@ void FlowBackend::handle(const Timer& t) {
     }
     case TimerKind::latency_done:
       inject(t.index, t.at);
+      break;
+    case TimerKind::connection_free:
+      start_flows(t.index, pending_[t.index].wire_bytes, t.at);
       break;
     case TimerKind::link_event:
       apply(config_.link_events[t.index]);
@@ -296,7 +311,7 @@ void FlowBackend::start_part(std::uint32_t transfer, const topo::Path& path, std
   parts_[index].comm->set_destination(sink_);
 }
 
-void FlowBackend::finished(const sg4::Activity* activity) {
+void FlowBackend::finished(const void* activity) {
   const auto it = part_of_.find(activity);
   if (it == part_of_.end()) return;
   const std::uint32_t index = it->second;
@@ -321,7 +336,8 @@ void FlowBackend::complete(std::uint32_t transfer, double end) {
   const std::uint32_t next = port.waiting.front();
   port.waiting.pop_front();
   ++port.sending;
-  start_flows(next, pending_[next].wire_bytes, end);
+  // Not from here: this runs inside SimGrid's solver (a flow's end), which must not gain a flow midway.
+  add_timer(end, TimerKind::connection_free, next);
 }
 
 std::size_t FlowBackend::least_loaded(const std::vector<SharedPath>& variants) const {
@@ -373,6 +389,7 @@ void FlowBackend::apply(const backend::LinkEvent& e) {
 
 std::vector<coll::Completion> FlowBackend::progress() {
   retired_.clear();
+  report_progress();
   while (done_.empty()) {
     const bool flows = !part_of_.empty();
     if (timers_.empty() && !flows) return {};

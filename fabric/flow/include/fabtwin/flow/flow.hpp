@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "fabtwin/backend/endpoint.hpp"
@@ -25,6 +26,9 @@ struct FlowConfig {
   std::uint64_t seed = 0;
   backend::EndpointCosts endpoint;
   std::vector<backend::LinkEvent> link_events;
+  // Called about once per second of wall time on long runs, from the model's process: simulated time,
+  // wall time, flows so far.
+  std::function<void(Seconds simulated, double wall_s, std::uint64_t flows)> on_progress;
 };
 
 struct LinkUse {
