@@ -1,6 +1,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -116,8 +117,25 @@ void run_sim(CLI::App& cmd, const SimArgs& a, std::ostream& out, std::ostream& e
   if (table) print_header(out, s, ranks);
   experiment::Hooks hooks;
   TableTotals totals;
+  // On a terminal: which size runs, and when the sweep should end (every model; the packet and flow
+  // models add their own line within a size).
+  const bool terminal = isatty(STDERR_FILENO) != 0;
+  const auto begin = std::chrono::steady_clock::now();
+  if (terminal) {
+    hooks.before_size = [&](std::size_t index, std::size_t count, std::uint64_t size) {
+      const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+      char line[160];
+      std::snprintf(line, sizeof line, "\r  size %zu of %zu (%s), %.1f s so far%s", index + 1, count,
+                    format_bytes(Bytes(size)).c_str(), wall, index == 0 ? "" : ", ETA ");
+      err << line;
+      if (index > 0)
+        err << static_cast<long long>(wall / static_cast<double>(index) * static_cast<double>(count - index))
+            << " s";
+      err << "   " << std::flush;
+    };
+  }
   hooks.on_size = [&](const experiment::SizeRun& r) {
-    if (s.packet.on_progress || s.flow.on_progress) err << "\r" << std::string(64, ' ') << "\r" << std::flush;
+    if (terminal) err << "\r" << std::string(72, ' ') << "\r" << std::flush;
     if (!table) return;
     results::Row both = r.row;
     if (!both.in_place) both.in_place = both.timing;

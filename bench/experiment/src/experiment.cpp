@@ -132,6 +132,7 @@ Outcome run(const Scenario& s, const Hooks& hooks) {
   out.results.run = run_header(s, ranks);
   for (std::uint64_t size : s.sizes) {
     if (size == 0) throw std::invalid_argument("size 0: a zero-byte collective has no bandwidth");
+    if (hooks.before_size) hooks.before_size(out.results.rows.size(), s.sizes.size(), size);
     const Candidate c{s.collective, group, size, s.options, router, costs};
     SizeRun sr = run_size(s, c, config, flow_config);
     check_row(sr.row, size, out.results.rows.empty() ? nullptr : &out.results.rows.back());

@@ -57,6 +57,8 @@ struct Outcome {
 
 struct Hooks {
   std::function<void(const SizeRun&)> on_size;  // after each size, in order: tables stream
+  // Before each size: its index (from 0), how many there are, and the size (progress lines).
+  std::function<void(std::size_t index, std::size_t count, std::uint64_t size)> before_size;
 };
 
 // Throws std::invalid_argument for a scenario that cannot run (with what to change),
