@@ -93,15 +93,25 @@ results::Run run_header(const Scenario& s, std::int32_t ranks) {
   return run;
 }
 
+namespace {
+
+// A busy link direction as both fabric models report it; `bytes_key` says what its bytes count.
+nlohmann::json link_use_json(const topo::Topology& t, topo::LinkId link, bool forward, const char* bytes_key,
+                             std::uint64_t bytes, Seconds busy, Seconds simulated) {
+  const auto& l = t.links[link];
+  return {{"from", t.nodes[forward ? l.a : l.b].name},
+          {"to", t.nodes[forward ? l.b : l.a].name},
+          {bytes_key, bytes},
+          {"busy_s", busy.count()},
+          {"utilization", busy.count() / std::max(simulated.count(), 1e-12)}};
+}
+
+}  // namespace
+
 nlohmann::json fabric_json(const packet::FabricReport& f, const topo::Topology& t) {
   nlohmann::json busiest = nlohmann::json::array();
   for (const auto& u : f.busiest) {
-    const auto& l = t.links[u.link];
-    busiest.push_back({{"from", t.nodes[u.forward ? l.a : l.b].name},
-                       {"to", t.nodes[u.forward ? l.b : l.a].name},
-                       {"wire_bytes", u.wire_bytes},
-                       {"busy_s", u.busy.count()},
-                       {"utilization", u.busy.count() / std::max(f.simulated.count(), 1e-12)}});
+    busiest.push_back(link_use_json(t, u.link, u.forward, "wire_bytes", u.wire_bytes, u.busy, f.simulated));
   }
   return {{"busiest_links", busiest},
           {"peak_queue_bytes", f.peak_queue_bytes},
@@ -122,12 +132,7 @@ nlohmann::json fabric_json(const packet::FabricReport& f, const topo::Topology& 
 nlohmann::json flow_fabric_json(const flow::FlowReport& f, const topo::Topology& t) {
   nlohmann::json busiest = nlohmann::json::array();
   for (const auto& u : f.busiest) {
-    const auto& l = t.links[u.link];
-    busiest.push_back({{"from", t.nodes[u.forward ? l.a : l.b].name},
-                       {"to", t.nodes[u.forward ? l.b : l.a].name},
-                       {"bytes", u.bytes},
-                       {"busy_s", u.busy.count()},
-                       {"utilization", u.busy.count() / std::max(f.simulated.count(), 1e-12)}});
+    busiest.push_back(link_use_json(t, u.link, u.forward, "bytes", u.bytes, u.busy, f.simulated));
   }
   return {{"busiest_links", busiest},     {"flows", f.flows},
           {"rerouted_flows", f.rerouted}, {"simulated_s", f.simulated.count()},

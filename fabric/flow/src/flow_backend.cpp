@@ -421,14 +421,7 @@ FlowReport FlowBackend::report() const {
   FlowReport r;
   r.flows = flows_;
   r.rerouted = rerouted_;
-  for (std::uint32_t lane = 0; lane < lanes_.size(); ++lane) {
-    if (lane_bytes_[lane] == 0) continue;
-    r.busiest.push_back({lane / 2, lane % 2 == 0, lane_bytes_[lane],
-                         Seconds(static_cast<double>(lane_bytes_[lane]) / lane_rate_[lane])});
-  }
-  std::stable_sort(r.busiest.begin(), r.busiest.end(),
-                   [](const LinkUse& a, const LinkUse& b) { return a.busy > b.busy; });
-  if (r.busiest.size() > 10) r.busiest.resize(10);
+  r.busiest = busiest(lane_bytes_, lane_rate_);
   return r;
 }
 

@@ -13,6 +13,19 @@ double payload_rate(const topo::Link& l) {
   return l.bandwidth.count() / 8.0 * mtu / (mtu + per_packet);
 }
 
+std::vector<LinkUse> busiest(const std::vector<std::uint64_t>& lane_bytes,
+                             const std::vector<double>& lane_rate) {
+  std::vector<LinkUse> v;
+  for (std::uint32_t lane = 0; lane < lane_bytes.size(); ++lane) {
+    if (lane_bytes[lane] == 0) continue;
+    v.push_back({lane / 2, lane % 2 == 0, lane_bytes[lane],
+                 Seconds(static_cast<double>(lane_bytes[lane]) / lane_rate[lane])});
+  }
+  std::stable_sort(v.begin(), v.end(), [](const LinkUse& a, const LinkUse& b) { return a.busy > b.busy; });
+  if (v.size() > 10) v.resize(10);
+  return v;
+}
+
 namespace {
 
 struct PathTiming {

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "fabtwin/backend/endpoint.hpp"
 #include "fabtwin/backend/placement.hpp"
 #include "fabtwin/coll/plan.hpp"
+#include "fabtwin/flow/flow.hpp"
 #include "fabtwin/topo/routing.hpp"
 
 namespace fabtwin::flow {
@@ -18,6 +20,11 @@ inline std::uint32_t lane_of(const topo::Hop& h) {
 
 // A link's payload rate in bytes per second: its raw rate less the headers of full-MTU packets.
 double payload_rate(const topo::Link& l);
+
+// The link directions that carried bytes, busiest first by bytes over their rate, at most ten: what
+// the plan backend and the round solver both report.
+std::vector<LinkUse> busiest(const std::vector<std::uint64_t>& lane_bytes,
+                             const std::vector<double>& lane_rate);
 
 struct MessageTiming {
   std::uint64_t wire_bytes = 0;  // the protocol's bytes, counted as more below full link efficiency
